@@ -76,3 +76,15 @@ def test_bad_config_file(tmp_path):
     r = run_cli('train', str(cfg), '--out', str(tmp_path / 'runs'))
     assert r.returncode == 2 and r.stderr.count('\n') == 1
     assert "data.group: Unknown group 'Q8'" in r.stderr
+
+
+def test_out_is_a_file(tmp_path):
+    "An --out that cannot hold a run folder is a one-line error, exit 2."
+    f = tmp_path / 'notes.txt'
+    f.write_text('x')
+    r = run_cli('train', 'd3', '--set', 'training.epochs=2', '--out', str(f))
+    assert r.returncode == 2 and r.stderr.count('\n') == 1, r.stderr
+    assert r.stderr.startswith('group-agf: error: output.dir: cannot create the run folder')
+    r = subprocess.run(EXE + ['sweep', 'd3-seeds-lr', '--out', str(f)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+    assert 'cannot write the sweep folder' in r.stderr.strip().splitlines()[-1]
