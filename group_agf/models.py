@@ -4,14 +4,15 @@
 
 # %% ../nbs/05_models.ipynb #3f3d6a5b
 from __future__ import annotations
-import math, numbers
+import copy, math, numbers
 from typing import NamedTuple
+import numpy as np
 import torch
 from torch import nn
 
 # %% auto #0
 __all__ = ['MODEL_TYPES', 'Neurons', 'CompositionModel', 'TwoLayerNet', 'SequentialMLP', 'QuadraticRNN', 'DeepPairwiseMLP',
-           'build_model', 'flops_per_sample']
+           'ReplicaStack', 'build_model', 'flops_per_sample']
 
 # %% ../nbs/05_models.ipynb #25772c08
 class Neurons(NamedTuple):
@@ -33,6 +34,10 @@ def _check_scale(v):
 def _check_choice(name, v, allowed):
     if v not in allowed: raise ValueError(f"unknown {name} {v!r}; allowed: {', '.join(allowed)}")
     return v
+
+def _mse(E):
+    "Mean of `E**2` over the last two axes (samples and outputs): the MSELoss of each replica, shape `E.shape[:-2]`."
+    return torch.linalg.vector_norm(E, dim=(-2, -1)).square() / (E.shape[-1] * E.shape[-2])
 
 class CompositionModel(nn.Module):
     "Base class of the composition models: input `X` of shape `(N, k, |G|)`, output `(N, |G|)` (or `(N, k-1, |G|)` when `seq2seq`)."
@@ -59,9 +64,30 @@ class CompositionModel(nn.Module):
         if X.ndim != 3 or X.shape[1] != self.k or X.shape[2] != self.group_order:
             raise ValueError(f"{type(self).__name__} expects X of shape (N, {self.k}, {self.group_order}) = (N, k, |G|), got {tuple(X.shape)}")
 
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        self.check_input(X)
+        return self.forward_params(dict(self.named_parameters()), X)
+
+    def forward_params(self, p: dict, X: torch.Tensor) -> torch.Tensor:
+        "The network with parameters `p` (name -> tensor, optionally with leading replica axes `(R, ...)`) on `X` `(..., N, k, |G|)`."
+        raise NotImplementedError
+
+    @property
+    def fused(self) -> bool:
+        "Whether `loss_and_grad` is available (an analytic gradient, no autograd graph)."
+        return False
+
+    def loss_and_grad(self, p: dict, X: torch.Tensor, Y: torch.Tensor) -> tuple:
+        "`(loss, grads)`: the MSELoss of `forward_params(p, X)` against `Y` (one value per replica) and its gradient with respect to each tensor of `p`, without autograd. `NotImplementedError` where `fused` is False."
+        raise NotImplementedError(f"{type(self).__name__} has no fused gradient; use autograd")
+
     def neuron_groups(self) -> list:
         "The model's hidden units as a list of `Neurons`."
         raise NotImplementedError
+
+    def hidden_axes(self) -> dict:
+        "Parameter name -> the axes of that parameter indexed by hidden units (where a narrower model is zero-padded to a wider one)."
+        return {name: (axis,) for n in self.neuron_groups() for name, axis in n.params}
 
     def extra_repr(self): return f"group_order={self.group_order}, k={self.k}, hidden_dim={self.hidden_dim}, init_scale={self.init_scale:g}"
 
@@ -88,9 +114,22 @@ class TwoLayerNet(CompositionModel):
         self._weight('V', H, G, 2 * G)
         self._weight('W', H, G, H)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        self.check_input(X)
-        return self._act(X[:, 0] @ self.U.T + X[:, 1] @ self.V.T) @ self.W
+    def forward_params(self, p, X):
+        return self._act(X[..., 0, :] @ p['U'].mT + X[..., 1, :] @ p['V'].mT) @ p['W']
+
+    @property
+    def fused(self): return self.nonlinearity == 'square'
+
+    def loss_and_grad(self, p, X, Y):
+        if not self.fused: return super().loss_and_grad(p, X, Y)
+        U, V, W = p['U'], p['V'], p['W']
+        X0, X1 = X[..., 0, :], X[..., 1, :]
+        Z = X0 @ U.mT + X1 @ V.mT                         # (..., N, H) pre-activations
+        A = Z * Z
+        E = A @ W - Y                                     # (..., N, |G|) residual
+        dO = E * (2 / (E.shape[-1] * E.shape[-2]))        # d MSELoss / d output
+        dZ = (dO @ W.mT).mul_(Z).mul_(2)
+        return _mse(E), {'U': dZ.mT @ X0, 'V': dZ.mT @ X1, 'W': A.mT @ dO}
 
     def neuron_groups(self) -> list:
         return [Neurons(_ACT_DEGREE[self.nonlinearity], [('U', 0), ('V', 0), ('W', 0)])]
@@ -111,9 +150,22 @@ class SequentialMLP(CompositionModel):
         self._weight('W_in', H, k * G, k * G)
         self._weight('W_out', G, H, H)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        self.check_input(X)
-        return (X.reshape(X.shape[0], -1) @ self.W_in.T).pow(self.k) @ self.W_out.T
+    def forward_params(self, p, X):
+        return (X.flatten(-2) @ p['W_in'].mT).pow(self.k) @ p['W_out'].mT
+
+    @property
+    def fused(self): return True
+
+    def loss_and_grad(self, p, X, Y):
+        W_in, W_out, k = p['W_in'], p['W_out'], self.k
+        Xf = X.flatten(-2)                                # (..., N, k|G|)
+        Z = Xf @ W_in.mT
+        Zk1 = Z.pow(k - 1)
+        A = Zk1 * Z                                       # Z^k
+        E = A @ W_out.mT - Y
+        dO = E * (2 / (E.shape[-1] * E.shape[-2]))
+        dZ = (dO @ W_out).mul_(Zk1).mul_(k)
+        return _mse(E), {'W_in': dZ.mT @ Xf, 'W_out': dO.mT @ A}
 
     def neuron_groups(self) -> list:
         return [Neurons(self.k + 1, [('W_in', 0), ('W_out', 1)])]
@@ -142,19 +194,20 @@ class QuadraticRNN(CompositionModel):
 
     def _step(self, a, b): return (a + b).square() if self.transition == 'quadratic' else a * b
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        self.check_input(X)
-        drive = X[:, 1:] @ self.W_drive.T                     # (N, k-1, H): W_drive x_t for t = 2..k
-        h = self._step(X[:, 0] @ self.W_in.T, drive[:, 0])
+    def forward_params(self, p, X):
+        drive = X[..., 1:, :] @ p['W_drive'].mT.unsqueeze(-3)          # (..., N, k-1, H): W_drive x_t for t = 2..k
+        h = self._step(X[..., 0, :] @ p['W_in'].mT, drive[..., 0, :])
         hs = [h]
         for t in range(1, self.k - 1):
-            h = self._step(h @ self.W_mix.T, drive[:, t])
+            h = self._step(h @ p['W_mix'].mT, drive[..., t, :])
             hs.append(h)
-        if self.seq2seq: return torch.stack(hs, 1) @ self.W_out.T
-        return h @ self.W_out.T
+        if self.seq2seq: return torch.stack(hs, -2) @ p['W_out'].mT.unsqueeze(-3)
+        return h @ p['W_out'].mT
 
     def neuron_groups(self) -> list:
         return [Neurons(3, [('W_in', 0), ('W_drive', 0), ('W_out', 1)])]
+
+    def hidden_axes(self) -> dict: return {**super().hidden_axes(), 'W_mix': (0, 1)}
 
     def extra_repr(self): return super().extra_repr() + f", transition={self.transition!r}, seq2seq={self.seq2seq}"
 
@@ -180,17 +233,131 @@ class DeepPairwiseMLP(CompositionModel):
         U, V, W = (getattr(self, f'{n}{level}') for n in 'UVW')
         return (y @ U.T + z @ V.T).square() @ W
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        self.check_input(X)
-        Z = X
+    def _levels(self, p, X):
+        "Forward through the tree, keeping what the gradient needs: the output and, per level, (pairs y, z, pre-activation S, S^2, odd tail)."
+        Z, saved = X, []
         for l in range(1, self.depth + 1):
-            m = Z.shape[1]; p = m // 2
-            Y = self.block(l, Z[:, 0:2 * p:2], Z[:, 1:2 * p:2])  # (N, p, |G|)
-            Z = torch.cat([Y, Z[:, 2 * p:]], 1) if m % 2 else Y
-        return Z[:, 0]
+            m = Z.shape[-2]; q = m // 2
+            y, z = Z[..., 0:2 * q:2, :], Z[..., 1:2 * q:2, :]
+            S = y @ p[f'U{l}'].mT.unsqueeze(-3) + z @ p[f'V{l}'].mT.unsqueeze(-3)   # (..., N, q, H)
+            A = S * S
+            Y = A @ p[f'W{l}'].unsqueeze(-3)                                         # (..., N, q, |G|)
+            saved.append((y, z, S, A, m % 2))
+            Z = torch.cat([Y, Z[..., 2 * q:, :].expand(*Y.shape[:-2], -1, -1)], -2) if m % 2 else Y
+        return Z[..., 0, :], saved
+
+    def forward_params(self, p, X): return self._levels(p, X)[0]
+
+    @property
+    def fused(self): return True
+
+    def loss_and_grad(self, p, X, Y):
+        out, saved = self._levels(p, X)
+        E = out - Y
+        dZ = (E * (2 / (E.shape[-1] * E.shape[-2]))).unsqueeze(-2)      # (..., N, 1, |G|)
+        grads = {}
+        for l in range(self.depth, 0, -1):
+            y, z, S, A, odd = saved[l - 1]
+            q = S.shape[-2]
+            dY = dZ[..., :q, :]
+            flat = lambda t: t.flatten(-3, -2)                              # (..., N*q, .)
+            grads[f'W{l}'] = flat(A).mT @ flat(dY)
+            dS = (dY @ p[f'W{l}'].mT.unsqueeze(-3)).mul_(S).mul_(2)
+            grads[f'U{l}'], grads[f'V{l}'] = flat(dS).mT @ flat(y), flat(dS).mT @ flat(z)
+            if l > 1:
+                dy, dz = dS @ p[f'U{l}'].unsqueeze(-3), dS @ p[f'V{l}'].unsqueeze(-3)
+                parts = torch.stack([dy, dz], -2).flatten(-3, -2)            # interleave: y1, z1, y2, z2, ...
+                dZ = torch.cat([parts, dZ[..., q:, :]], -2) if odd else parts
+        return _mse(E), {n: grads[n] for n in p}
 
     def neuron_groups(self) -> list:
         return [Neurons(3, [(f'U{l}', 0), (f'V{l}', 0), (f'W{l}', 0)]) for l in range(1, self.depth + 1)]
+
+# %% ../nbs/05_models.ipynb #b021f8f1
+def _arch(m: CompositionModel) -> tuple:
+    "What replicas of one stack must share: the class and every hyperparameter except width and init scale."
+    return (type(m), m.group_order, m.k, getattr(m, 'nonlinearity', None), getattr(m, 'transition', None), m.seq2seq)
+
+def _pad(t: torch.Tensor, axes, H: int) -> torch.Tensor:
+    "Zero-pad tensor `t` to size `H` along each of `axes`."
+    shape = list(t.shape)
+    for a in axes: shape[a] = H
+    if shape == list(t.shape): return t
+    out = t.new_zeros(shape)
+    out[tuple(slice(0, n) for n in t.shape)] = t
+    return out
+
+class ReplicaStack(nn.Module):
+    "`R` models of one architecture as one module: every parameter gets a leading replica axis `(R, ...)`, narrower replicas zero-padded to the widest. Input `(N, k, |G|)` (shared) or `(R, N, k, |G|)`, output `(R, N, |G|)`. `ValueError` for an empty list or models of different architectures."
+    def __init__(self, models: list, # `CompositionModel`s of one class with equal `group_order`, `k` and hyperparameters; widths and weights may differ
+                ):
+        super().__init__()
+        models = list(models)
+        if not models: raise ValueError("ReplicaStack needs at least one model")
+        arch = _arch(models[0])
+        for i, m in enumerate(models):
+            if not isinstance(m, CompositionModel): raise ValueError(f"model {i} is a {type(m).__name__}, not a CompositionModel")
+            if _arch(m) != arch: raise ValueError(f"model {i} ({m!r}) differs in architecture from model 0 ({models[0]!r}): only the width, init scale and weights may differ")
+        self.widths = [m.hidden_dim for m in models]
+        H = max(self.widths)
+        axes = models[0].hidden_axes()
+        for name, _ in models[0].named_parameters():
+            parts = [_pad(dict(m.named_parameters())[name].detach(), axes.get(name, ()), H) for m in models]
+            self.register_parameter(name, nn.Parameter(torch.stack(parts)))
+        # skeletons without storage, to rebuild single replicas; the first one carries the architecture
+        self.__dict__['_skeletons'] = [copy.deepcopy(m).to('meta') for m in models]
+        self.__dict__['proto'] = self._skeletons[int(np.argmax(self.widths))]
+        self._axes = axes
+
+    @property
+    def n_replicas(self) -> int: return len(self.widths)
+    @property
+    def k(self) -> int: return self.proto.k
+    @property
+    def group_order(self) -> int: return self.proto.group_order
+    @property
+    def fused(self) -> bool: return self.proto.fused
+
+    def params(self) -> dict: return dict(self.named_parameters())
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        "Outputs of every replica, `(R, N, |G|)` (`(R, N, k-1, |G|)` for a seq2seq RNN), from `X` `(N, k, |G|)` or `(R, N, k, |G|)`."
+        return self.proto.forward_params(self.params(), X)
+
+    def loss_and_grad(self, X, Y) -> tuple:
+        "`(loss (R,), grads)` from the replicas' fused gradient (see `CompositionModel.loss_and_grad`)."
+        return self.proto.loss_and_grad({n: p.detach() for n, p in self.named_parameters()}, X, Y)
+
+    def neuron_groups(self) -> list:
+        "The replicas' neuron declarations, with every unit axis moved one to the right past the replica axis."
+        return [Neurons(n.degree, [(name, (axis % self.proto.get_parameter(name).ndim) + 1) for name, axis in n.params])
+                for n in self.proto.neuron_groups()]
+
+    def replica_state_dict(self, r: int) -> dict:
+        "Replica `r`'s parameters without padding, as the `state_dict` of a model of its own width (copies)."
+        out = {}
+        for name, p in self.named_parameters():
+            t = p.detach()[r]
+            for a in self._axes.get(name, ()): t = t.narrow(a, 0, self.widths[r])
+            out[name] = t.clone()
+        return out
+
+    def load_replica_state_dict(self, r: int, state: dict):
+        "Set replica `r` from a state dict of its own width (padding stays zero). `KeyError`/`ValueError` for missing names or wrong shapes."
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                t = torch.as_tensor(state[name]).to(p.device, p.dtype)
+                H = p.shape[1 + self._axes[name][0]] if self._axes.get(name) else None
+                p[r].copy_(_pad(t, self._axes.get(name, ()), H) if H else t)
+
+    def replica(self, r: int) -> CompositionModel:
+        "Replica `r` as a model of its own (a copy, on the stack's device and dtype)."
+        p = next(self.parameters())
+        m = copy.deepcopy(self._skeletons[r]).to_empty(device=p.device).to(p.dtype)
+        m.load_state_dict(self.replica_state_dict(r))
+        return m
+
+    def extra_repr(self): return f"{type(self.proto).__name__} x {self.n_replicas}, widths={self.widths}"
 
 # %% ../nbs/05_models.ipynb #6885dfcb
 MODEL_TYPES = {

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 import yaml
 from .groups import get_group, atomic_write
+from .config import *
+from .config import _atomic_write_text, _max_seq, _model_kwargs, _resolve_device, _SECTIONS, _DTYPES
 from .templates import make_template, TEMPLATE_TYPES
 from .data import make_dataset, OnlineSampler
 from .models import build_model, MODEL_TYPES
@@ -19,282 +21,12 @@ from .optimizers import build_optimizer, resolve_optimizer_name
 from .power import power_spectrum, output_power, theory, analyze_run, plateau_table
 
 # %% auto #0
-__all__ = ['IN_TEST', 'MAX_SEQUENCES', 'PRESETS', 'SMALL_MODEL', 'ConfigError', 'DataConfig', 'ModelConfig', 'TrainingConfig',
-           'OutputConfig', 'Config', 'config_hash', 'list_presets', 'load_config', 'RunResult', 'checkpoint_steps',
-           'train', 'load_run', 'load_checkpoints']
+__all__ = ['IN_TEST', 'SMALL_MODEL', 'RunResult', 'checkpoint_steps', 'train', 'load_run', 'load_checkpoints']
 
 # %% ../nbs/07_train.ipynb #eeb7e1fe
 IN_TEST = bool(os.environ.get('IN_TEST'))
 
-# %% ../nbs/07_train.ipynb #06aa1a6e
-class ConfigError(ValueError):
-    "An invalid config: the message is one line naming the key and what is allowed."
-
-@dataclass
-class DataConfig:
-    group: str = 'D3'  # group name, see `group_agf.groups.get_group`
-    k: int = 2  # sequence length (number of elements composed), >= 2
-    template: dict = field(default_factory=lambda: {'type': 'onehot'})  # template spec, see `group_agf.templates.make_template`
-    mode: str = 'exhaustive'  # exhaustive (all |G|^k sequences) | sampled (n_samples sequences) | online (fresh batches)
-    n_samples: Optional[int] = None  # number of sequences for mode=sampled
-    val_fraction: float = 0.0  # held-out fraction of sequences (never trained on); 0 trains on all (the paper's setting)
-    seq2seq: bool = False  # targets for every prefix g1g2, ..., g1...gk (QuadraticRNN only)
-    max_sequences: Optional[int] = None  # exhaustive mode: refuse datasets larger than this (null: 2,000,000)
-    seed: int = 0  # seed for sampling sequences, the split and random templates
-
-@dataclass
-class ModelConfig:
-    type: str = 'TwoLayerNet'  # TwoLayerNet | SequentialMLP | QuadraticRNN | DeepPairwiseMLP
-    hidden_dim: int = 128  # hidden width
-    init_scale: float = 1e-2  # weights ~ init_scale * N(0, 1/fan_in)
-    nonlinearity: str = 'square'  # TwoLayerNet only
-    transition: str = 'quadratic'  # QuadraticRNN only: quadratic | multiplicative
-
-@dataclass
-class TrainingConfig:
-    optimizer: str = 'auto'  # auto | per_neuron | hybrid | adam | sgd
-    lr: float = 0.01  # learning rate
-    epochs: int = 1000  # offline modes: passes over the dataset
-    steps: Optional[int] = None  # online mode: optimizer steps
-    batch_size: Optional[int] = 128  # minibatch size; null = full batch
-    grad_clip: Optional[float] = None  # clip the gradient norm at this value before each step; null = off
-    early_stop: Optional[float] = None  # stop when the loss has fallen by this fraction of its initial value (e.g. 0.999)
-    seed: int = 0  # seed for initialisation and minibatch order
-    device: str = 'auto'  # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
-    checkpoints: Union[str, int] = 'log'  # 'log' (log-spaced) or every N steps
-    n_checkpoints: int = 100  # number of log-spaced checkpoints
-    power_samples: int = 2048  # inputs averaged for the output power spectrum
-    log_every: int = 50  # steps between host syncs (progress bar, divergence check)
-    threads: Optional[int] = None  # CPU threads for torch; null = auto (1 for small models, where threads only add overhead)
-
-@dataclass
-class OutputConfig:
-    dir: str = 'runs'  # parent folder of run folders
-    name: Optional[str] = None  # run name prefix (defaults to the preset name or 'run')
-    save_checkpoints: bool = True  # write checkpoints.pt
-    plots: bool = True  # write the figure set into plots/ at the end
-
-_SECTIONS = {'data': DataConfig, 'model': ModelConfig, 'training': TrainingConfig, 'output': OutputConfig}
-
-# %% ../nbs/07_train.ipynb #3eb0235e
-_FLOAT_RE = re.compile(r'[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?')
-
-def _type_ok(v, tp) -> bool:
-    "Does value `v` fit the annotation string `tp` (as written in the dataclasses above)?"
-    tp = str(tp)
-    if v is None: return tp.startswith('Optional')
-    inner = tp[len('Optional['):-1] if tp.startswith('Optional[') else tp
-    if inner.startswith('Union['): return any(_type_ok(v, t.strip()) for t in inner[6:-1].split(','))
-    if inner == 'int': return isinstance(v, int) and not isinstance(v, bool)
-    if inner == 'float': return isinstance(v, (int, float)) and not isinstance(v, bool)
-    if inner == 'bool': return isinstance(v, bool)
-    if inner == 'str': return isinstance(v, str)
-    if inner == 'dict': return isinstance(v, dict)
-    return True
-
-def _tname(tp): return str(tp).replace('Optional[', '').replace('Union[', '').replace(']', '').replace(', ', ' or ') + (' or null' if str(tp).startswith('Optional') else '')
-
-@dataclass
-class Config:
-    "A complete, validated experiment config: sections `data`, `model`, `training`, `output` (see the dataclasses above)."
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    training: TrainingConfig = field(default_factory=TrainingConfig)
-    output: OutputConfig = field(default_factory=OutputConfig)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> 'Config':
-        "Build and validate a config from a nested dict; `ConfigError` naming the first bad key."
-        if not isinstance(d, dict): raise ConfigError(f"config must be a mapping with sections {list(_SECTIONS)}, got {type(d).__name__}")
-        for s in d:
-            if s not in _SECTIONS: raise ConfigError(f"unknown config section {s!r}; allowed: {', '.join(_SECTIONS)}")
-        secs = {}
-        for s, C in _SECTIONS.items():
-            sub = d.get(s) or {}
-            if not isinstance(sub, dict): raise ConfigError(f"{s} must be a mapping of keys, got {sub!r}")
-            names = {f.name: f for f in fields(C)}
-            sub = dict(sub)
-            for k, v in sub.items():
-                if k not in names: raise ConfigError(f"unknown key {s}.{k}; allowed: {', '.join(names)}")
-                if isinstance(v, str) and 'float' in str(names[k].type) and _FLOAT_RE.fullmatch(v.strip()):
-                    v = sub[k] = float(v)  # YAML 1.1 reads 1e-3 as a string
-                if not _type_ok(v, names[k].type): raise ConfigError(f"{s}.{k} must be {_tname(names[k].type)}, got {v!r}")
-            secs[s] = C(**{k: (float(v) if str(names[k].type).endswith('float') and isinstance(v, int) else v) for k, v in sub.items()})
-        cfg = cls(**secs)
-        _validate(cfg)
-        return cfg
-
-    def to_dict(self) -> dict:
-        "The config as a nested dict of plain values."
-        return dataclasses.asdict(self)
-
-    def to_yaml(self, path=None) -> str:
-        "The config as YAML text; also written atomically to `path` when given."
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
-        if path is not None: _atomic_write_text(path, text)
-        return text
-
-def config_hash(config: Config) -> str:
-    "10 hex digits of the SHA-1 of the resolved config (output section excluded): equal configs give equal hashes."
-    d = config.to_dict(); d.pop('output')
-    return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:10]
-
-# %% ../nbs/07_train.ipynb #9362df13
-_MODES = ('exhaustive', 'sampled', 'online')
-
-def _validate(c: Config):
-    d, m, t = c.data, c.model, c.training
-    def bad(msg): raise ConfigError(msg)
-    try: G = get_group(d.group)
-    except ValueError as e: bad(f"data.group: {e}")
-    if d.k < 2: bad(f"data.k must be >= 2 (sequences of at least two elements), got {d.k}")
-    if d.mode not in _MODES: bad(f"data.mode must be one of {', '.join(_MODES)}, got {d.mode!r}")
-    if d.mode == 'sampled' and (d.n_samples is None or d.n_samples < 1): bad(f"data.n_samples must be a positive integer for data.mode=sampled, got {d.n_samples!r}")
-    if d.mode != 'sampled' and d.n_samples is not None: bad(f"data.n_samples is only used with data.mode=sampled (data.mode is {d.mode!r}); remove it")
-    if d.max_sequences is not None and d.mode != 'exhaustive': bad(f"data.max_sequences applies to data.mode=exhaustive only (data.mode is {d.mode!r}); remove it")
-    if d.max_sequences is not None and d.max_sequences < 1: bad(f"data.max_sequences must be a positive integer, got {d.max_sequences}")
-    if d.mode == 'exhaustive' and G.order ** d.k > _max_seq(c):
-        bad(f"data.mode=exhaustive needs |G|^k = {G.order}^{d.k} = {G.order ** d.k} sequences, above data.max_sequences={_max_seq(c)}; use data.mode=sampled or online")
-    if not 0 <= d.val_fraction < 1: bad(f"data.val_fraction must be in [0, 1), got {d.val_fraction}")
-    if d.mode == 'online' and d.val_fraction > 0: bad("data.val_fraction must be 0 with data.mode=online (every batch is fresh)")
-    if d.seq2seq and m.type != 'QuadraticRNN': bad(f"data.seq2seq=true needs model.type=QuadraticRNN, got {m.type!r}")
-    # template
-    tt = d.template.get('type')
-    if tt not in TEMPLATE_TYPES: bad(f"data.template.type must be one of {', '.join(TEMPLATE_TYPES)}, got {tt!r}")
-    try: make_template(G, {**d.template, **({'seed': d.template.get('seed', d.seed)} if 'seed' in TEMPLATE_TYPES[tt] else {})})
-    except (ValueError, TypeError, KeyError, FileNotFoundError) as e: bad(f"data.template: {str(e).splitlines()[0]}")
-    # model
-    if m.type not in MODEL_TYPES: bad(f"model.type must be one of {', '.join(MODEL_TYPES)}, got {m.type!r}")
-    if m.hidden_dim <= 0: bad(f"model.hidden_dim must be a positive integer, got {m.hidden_dim}")
-    if m.init_scale <= 0: bad(f"model.init_scale must be positive, got {m.init_scale}")
-    try: build_model(_model_kwargs(c), G.order, d.k)
-    except (ValueError, TypeError) as e: bad(f"model: {str(e).splitlines()[0]}")
-    # training
-    if t.lr <= 0: bad(f"training.lr must be positive, got {t.lr}")
-    if d.mode == 'online':
-        if t.steps is None or t.steps < 1: bad(f"training.steps must be a positive integer for data.mode=online, got {t.steps!r}")
-        if t.batch_size is None: bad("training.batch_size must be set for data.mode=online (a full batch is undefined)")
-    elif t.steps is not None: bad(f"training.steps is only used with data.mode=online; use training.epochs for data.mode={d.mode}")
-    if t.epochs < 1: bad(f"training.epochs must be a positive integer, got {t.epochs}")
-    if t.batch_size is not None and t.batch_size < 1: bad(f"training.batch_size must be a positive integer or null (full batch), got {t.batch_size}")
-    if t.grad_clip is not None and t.grad_clip <= 0: bad(f"training.grad_clip must be positive or null, got {t.grad_clip}")
-    if t.early_stop is not None and not 0 < t.early_stop < 1: bad(f"training.early_stop must be a loss-reduction fraction in (0, 1), got {t.early_stop}")
-    if not (t.checkpoints == 'log' or (isinstance(t.checkpoints, int) and t.checkpoints >= 1)): bad(f"training.checkpoints must be 'log' or a positive integer (every N steps), got {t.checkpoints!r}")
-    if t.n_checkpoints < 2: bad(f"training.n_checkpoints must be >= 2, got {t.n_checkpoints}")
-    if t.log_every < 1: bad(f"training.log_every must be >= 1, got {t.log_every}")
-    if t.power_samples < 1: bad(f"training.power_samples must be >= 1, got {t.power_samples}")
-    if t.threads is not None and t.threads < 1: bad(f"training.threads must be a positive integer or null (auto), got {t.threads}")
-    try: _resolve_device(t.device, check=True)
-    except ValueError as e: bad(f"training.device: {e}")
-    try: resolve_optimizer_name(t.optimizer, build_model(_model_kwargs(c), G.order, d.k))
-    except ValueError as e: bad(f"training.optimizer: {str(e).splitlines()[0]}")
-
-MAX_SEQUENCES = 2_000_000  # default limit on exhaustive datasets
-
-def _max_seq(c: Config) -> int: return c.data.max_sequences if c.data.max_sequences is not None else MAX_SEQUENCES
-
-def _model_kwargs(c: Config) -> dict:
-    m = c.model
-    kw = dict(type=m.type, hidden_dim=m.hidden_dim, init_scale=m.init_scale)
-    allowed = MODEL_TYPES[m.type]
-    if 'nonlinearity' in allowed: kw['nonlinearity'] = m.nonlinearity
-    elif m.nonlinearity != 'square': raise ConfigError(f"model.nonlinearity applies to TwoLayerNet only (model.type is {m.type})")
-    if 'transition' in allowed: kw['transition'] = m.transition
-    elif m.transition != 'quadratic': raise ConfigError(f"model.transition applies to QuadraticRNN only (model.type is {m.type})")
-    if 'seq2seq' in allowed: kw['seq2seq'] = c.data.seq2seq
-    return kw
-
-# %% ../nbs/07_train.ipynb #cb6985a1
-def _resolve_device(name: str, check: bool=False) -> torch.device:
-    "`auto` -> `cuda` when available else `cpu`; `ValueError` for an unknown or unavailable device."
-    if name == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    try: dev = torch.device(name)
-    except (RuntimeError, TypeError): raise ValueError(f"unknown device {name!r}; allowed: auto, cpu, cuda, cuda:N") from None
-    if dev.type not in ('cpu', 'cuda'): raise ValueError(f"unsupported device {name!r}; allowed: auto, cpu, cuda, cuda:N")
-    if dev.type == 'cuda' and check and not torch.cuda.is_available(): raise ValueError(f"{name!r} requested but CUDA is not available here; use auto or cpu")
-    return dev
-
-# %% ../nbs/07_train.ipynb #55e73538
-PRESETS = {
-    'c10': ("C_10, k=3, one-hot template, SequentialMLP (width 300), per-neuron SGD", {
-        'data': {'group': 'C10', 'k': 3, 'template': {'type': 'onehot'}},
-        'model': {'type': 'SequentialMLP', 'hidden_dim': 300, 'init_scale': 1e-2},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'c4x4': ("C_4 x C_4, k=3, one random Fourier mode, SequentialMLP (width 480), per-neuron SGD", {
-        'data': {'group': 'C4xC4', 'k': 3, 'template': {'type': 'fourier', 'n_modes': 1}},
-        'model': {'type': 'SequentialMLP', 'hidden_dim': 480, 'init_scale': 1e-2},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'd3': ("D_3, k=2, powers [0, 30, 3000], square TwoLayerNet (width 180), all 36 pairs: staircase 505 -> 5 -> 0", {
-        'data': {'group': 'D3', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 30.0, 3000.0]}},
-        'model': {'type': 'TwoLayerNet', 'hidden_dim': 180, 'init_scale': 1e-3, 'nonlinearity': 'square'},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 20000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'octahedral': ("O (24 rotations of the cube), k=2, powers [0, 0, 0, 300, 500], square TwoLayerNet (width 1200)", {
-        'data': {'group': 'O', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 0.0, 0.0, 300.0, 500.0]}},
-        'model': {'type': 'TwoLayerNet', 'hidden_dim': 1200, 'init_scale': 1e-3, 'nonlinearity': 'square'},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'a5': ("A_5 (icosahedral rotations), k=2, powers [0, 1300, 0, 2000, 0], square TwoLayerNet (width 1200); the second drop comes near epoch 1400: --set training.epochs=3000 for the whole staircase", {
-        'data': {'group': 'A5', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 1300.0, 0.0, 2000.0, 0.0]}},
-        'model': {'type': 'TwoLayerNet', 'hidden_dim': 1200, 'init_scale': 1e-3, 'nonlinearity': 'square'},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.001, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
-}
-
-def list_presets() -> dict:
-    "Shipped presets: name -> one-line description."
-    return {k: v[0] for k, v in PRESETS.items()}
-
-# %% ../nbs/07_train.ipynb #d253b374
-def _parse_overrides(overrides) -> dict:
-    "Overrides as a nested dict; accepts ['a.b=v', ...], {'a.b': v} or a nested dict."
-    if overrides is None: return {}
-    if isinstance(overrides, (list, tuple)):
-        flat = {}
-        for s in overrides:
-            if not isinstance(s, str) or '=' not in s: raise ConfigError(f"override {s!r} must look like section.key=value")
-            key, val = s.split('=', 1)
-            try: flat[key.strip()] = yaml.safe_load(val) if val.strip() != '' else None
-            except yaml.YAMLError: raise ConfigError(f"override {key.strip()}: cannot parse value {val!r}") from None
-        overrides = flat
-    if not isinstance(overrides, dict): raise ConfigError(f"overrides must be a list of 'section.key=value' or a dict, got {type(overrides).__name__}")
-    nested = {}
-    for k, v in overrides.items():
-        parts = str(k).split('.')
-        if isinstance(v, dict) and len(parts) == 1:
-            _deep_update(nested.setdefault(parts[0], {}), v); continue
-        if len(parts) < 2: raise ConfigError(f"override key {k!r} must be section.key (sections: {', '.join(_SECTIONS)})")
-        d = nested
-        for p in parts[:-1]: d = d.setdefault(p, {})
-        d[parts[-1]] = v
-    return nested
-
-def _deep_update(d: dict, u: dict) -> dict:
-    for k, v in u.items():
-        if isinstance(v, dict) and isinstance(d.get(k), dict) and k != 'template': _deep_update(d[k], v)
-        elif isinstance(v, dict) and isinstance(d.get(k), dict) and k == 'template' and 'type' not in v: d[k].update(v)
-        else: d[k] = copy.deepcopy(v)
-    return d
-
-def load_config(base: Union[str, os.PathLike, dict, Config], # preset name, YAML path, nested dict or Config
-                overrides=None, # ['section.key=value', ...], {'section.key': value} or a nested dict
-               ) -> Config:
-    "A validated `Config` from a preset/file/dict plus overrides; `ConfigError` (one line naming the key) when invalid."
-    name = None
-    if isinstance(base, Config): d = base.to_dict()
-    elif isinstance(base, dict): d = copy.deepcopy(base)
-    elif isinstance(base, (str, os.PathLike)) and str(base) in PRESETS:
-        name = str(base); d = copy.deepcopy(PRESETS[name][1])
-    elif isinstance(base, (str, os.PathLike)) and Path(base).is_file():
-        try: d = yaml.safe_load(Path(base).read_text()) or {}
-        except yaml.YAMLError as e: raise ConfigError(f"{base}: not valid YAML ({str(e).splitlines()[0]})") from None
-    else:
-        raise ConfigError(f"{base!r} is neither a preset ({', '.join(PRESETS)}) nor an existing YAML file")
-    d = _deep_update(d, _parse_overrides(overrides))
-    if name is not None: d.setdefault('output', {}).setdefault('name', name)
-    return Config.from_dict(d)
-
 # %% ../nbs/07_train.ipynb #7bae6300
-def _atomic_write_text(path, text: str):
-    atomic_write(path, lambda t: Path(t).write_text(text))
-
 def _jsonable(o):
     "Plain-JSON version of `o`: numpy scalars/arrays to Python, non-finite floats to None."
     if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}
@@ -389,7 +121,7 @@ def train(config, # a `Config`, preset name, YAML path or dict (see `load_config
     tspec = dict(d.template)
     if 'seed' in TEMPLATE_TYPES[tspec['type']]: tspec.setdefault('seed', d.seed)
     template = make_template(G, tspec)
-    dtype = torch.float32
+    dtype = _DTYPES[t.dtype]
     # data
     if d.mode == 'online':
         sampler = OnlineSampler(G, template, d.k, t.batch_size, device=dev, seed=d.seed, seq2seq=d.seq2seq, dtype=dtype)
@@ -411,7 +143,7 @@ def train(config, # a `Config`, preset name, YAML path or dict (see `load_config
     # model and optimizer
     torch.manual_seed(t.seed)
     model = build_model(_model_kwargs(cfg), G.order, d.k).to(device=dev, dtype=dtype)
-    opt = build_optimizer(t.optimizer, model, t.lr)
+    opt = build_optimizer(t.optimizer, model, t.lr, **optimizer_options(t))
     params = [p for p in model.parameters() if p.requires_grad]
     ckpts = checkpoint_steps(total, t.checkpoints, t.n_checkpoints)
     ckpt_set = set(int(s) for s in ckpts)
@@ -425,7 +157,7 @@ def train(config, # a `Config`, preset name, YAML path or dict (see `load_config
         except OSError as e:
             raise ConfigError(f"output.dir: cannot create the run folder {rd}: {e.strerror or e}") from None
 
-    loss_hist = torch.full((total,), float('nan'), device=dev)
+    loss_hist = torch.full((total,), float('nan'), device=dev, dtype=dtype)
     rec = dict(ckpt_step=[], output_power=[], val_step=[], val_loss=[], pred=[], states=[])
     def checkpoint(step):
         "Evaluate the model at `step`; appends to the records only once everything is computed."
