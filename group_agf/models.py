@@ -333,14 +333,20 @@ class ReplicaStack(nn.Module):
         return [Neurons(n.degree, [(name, (axis % self.proto.get_parameter(name).ndim) + 1) for name, axis in n.params])
                 for n in self.proto.neuron_groups()]
 
-    def replica_state_dict(self, r: int) -> dict:
-        "Replica `r`'s parameters without padding, as the `state_dict` of a model of its own width (copies)."
-        out = {}
-        for name, p in self.named_parameters():
-            t = p.detach()[r]
-            for a in self._axes.get(name, ()): t = t.narrow(a, 0, self.widths[r])
-            out[name] = t.clone()
-        return out
+    def unpad(self, name: str, t: torch.Tensor, r: int) -> torch.Tensor:
+        "Tensor `t` shaped like one replica's slice of parameter `name`, cut to replica `r`'s own width (a view)."
+        for a in self._axes.get(name, ()): t = t.narrow(a, 0, self.widths[r])
+        return t
+
+    def replica_state_dict(self, r: int, state: dict=None) -> dict:
+        "Replica `r`'s parameters without padding, as the `state_dict` of a model of its own width (copies); from `state` (name -> stacked tensor, e.g. a saved copy of the parameters) instead of the current parameters when given."
+        src = state if state is not None else {n: p.detach() for n, p in self.named_parameters()}
+        return {name: self.unpad(name, src[name][r], r).clone() for name, _ in self.named_parameters()}
+
+    @torch.no_grad()
+    def zero_replica(self, r: int):
+        "Set every parameter of replica `r` to zero: a fixed point of every model here (zero output, zero gradient), so a finished replica stops moving."
+        for p in self.parameters(): p[r].zero_()
 
     def load_replica_state_dict(self, r: int, state: dict):
         "Set replica `r` from a state dict of its own width (padding stays zero). `KeyError`/`ValueError` for missing names or wrong shapes."

@@ -57,7 +57,9 @@ _NORM_FLOOR = 1e-12
 def _unit_sq_norms(p, axis, replica: bool=False):
     "Sum of squares of each slice of `p` along `axis`: shape `(p.shape[axis],)`, or `(R, p.shape[axis])` keeping the replica axis 0."
     keep = {axis, 0} if replica else {axis}
-    return p.square().sum(tuple(d for d in range(p.ndim) if d not in keep))
+    rest = tuple(d for d in range(p.ndim) if d not in keep)
+    if len(rest) == 1: return torch.linalg.vecdot(p, p, dim=rest[0])    # one kernel instead of square + sum
+    return p.square().sum(rest)
 
 def _along(v, ndim, axis, replica: bool=False):
     "View `v` (`(n,)`, or `(R, n)` with `replica`) so that it broadcasts along `axis` (and the replica axis 0) of an `ndim`-dimensional tensor."
@@ -88,26 +90,38 @@ class PerNeuronSGD(torch.optim.Optimizer):
         if not groups: raise ValueError(f"{type(model).__name__} has no parameters to optimize")
         super().__init__(groups, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
+    def _lr_as(self, lr, like):
+        "The per-replica learning-rate tensor `lr` in the dtype and on the device of `like` (cached until `lr` is replaced)."
+        key = (id(lr), like.dtype, like.device)
+        c = self.__dict__.setdefault('_lr_cache', {})
+        if key not in c: c.clear(); c[key] = (lr, lr.to(like))
+        return c[key][1]
+
     def _scales(self, g):
         "Per-parameter step multipliers of group `g` (broadcastable to each parameter; None means 1), the learning rate included."
         lr, e, params, R = g['lr'], g['exponent'], g['params'], self.n_replicas is not None
         lr_t = torch.is_tensor(lr)
         if e == 0:
-            return [_along(lr.to(p), p.ndim, 0) if lr_t else None for p in params]
+            return [_along(self._lr_as(lr, p), p.ndim, 0) if lr_t else None for p in params]
         sq = None
         for p, ax in zip(params, g['axes']):
             s = _unit_sq_norms(p, ax, R)
             sq = s if sq is None else sq.add_(s)
         scale = sq.clamp_min_(_NORM_FLOOR).pow_(e / 2)                 # ||theta_i||^e, shape (H,) or (R, H)
-        if lr_t: scale = scale.mul_(lr.to(scale)[:, None])
+        if lr_t: scale = scale.mul_(self._lr_as(lr, scale)[:, None])
         return [_along(scale, p.ndim, ax, R) for p, ax in zip(params, g['axes'])]
 
-    @torch.no_grad()
     def step(self, closure=None):
         "One update of every parameter that has a gradient; returns the closure's loss if a closure is given."
         loss = None
         if closure is not None:
             with torch.enable_grad(): loss = closure()
+        self.update()
+        return loss
+
+    @torch.no_grad()
+    def update(self):
+        "The step itself, without torch's optimizer hooks and profiler wrapper around `step` (the training loop's hot path)."
         for g in self.param_groups:
             lr, mu, wd = g['lr'], g['momentum'], g['weight_decay']
             alpha = -1.0 if torch.is_tensor(lr) else -lr                  # a tensor lr is folded into the scales
@@ -122,7 +136,6 @@ class PerNeuronSGD(torch.optim.Optimizer):
                     p.add_(st['momentum_buffer'], alpha=alpha)
                 elif s is None: p.add_(d, alpha=alpha)
                 else: p.addcmul_(d, s, value=alpha)
-        return loss
 
 # %% ../nbs/06_optimizers.ipynb #a730216e
 class Adam(torch.optim.Optimizer):
@@ -144,12 +157,17 @@ class Adam(torch.optim.Optimizer):
         eps, weight_decay = _check_nonneg('eps', eps), _check_nonneg('weight_decay', weight_decay)
         super().__init__(params, dict(lr=lr, betas=(float(b[0]), float(b[1])), eps=eps, weight_decay=weight_decay, decoupled=bool(decoupled)))
 
-    @torch.no_grad()
     def step(self, closure=None):
         "One Adam step of every parameter that has a gradient; returns the closure's loss if a closure is given."
         loss = None
         if closure is not None:
             with torch.enable_grad(): loss = closure()
+        self.update()
+        return loss
+
+    @torch.no_grad()
+    def update(self):
+        "The step itself, without torch's optimizer hooks and profiler wrapper (the training loop's hot path)."
         for g in self.param_groups:
             lr, (b1, b2), eps, wd = g['lr'], g['betas'], g['eps'], g['weight_decay']
             lr_t = torch.is_tensor(lr)
@@ -173,7 +191,6 @@ class Adam(torch.optim.Optimizer):
                 denom = (st['exp_avg_sq'].sqrt() / bc2_sqrt).add_(eps)
                 if lr_t: p.addcmul_(st['exp_avg'] / denom, lr_p, value=-1 / bc1)
                 else: p.addcdiv_(st['exp_avg'], denom, value=-lr / bc1)
-        return loss
 
 # %% ../nbs/06_optimizers.ipynb #1975d062
 class HybridRNNOptimizer(torch.optim.Optimizer):
@@ -206,9 +223,13 @@ class HybridRNNOptimizer(torch.optim.Optimizer):
         loss = None
         if closure is not None:
             with torch.enable_grad(): loss = closure()
-        self.per_neuron.step()
-        self.adam.step()
+        self.update()
         return loss
+
+    def update(self):
+        "Both parts' steps, without torch's optimizer hooks (the training loop's hot path)."
+        self.per_neuron.update()
+        self.adam.update()
 
     def state_dict(self) -> dict:
         "`{'per_neuron': ..., 'adam': ...}`: the two parts' state dicts."
@@ -258,9 +279,8 @@ def clip_grad_norm_(grads: list, # gradient tensors (changed in place)
                     n_replicas: int|None=None, # replicas along axis 0 of every gradient: clip each replica on its own
                    ) -> torch.Tensor:
     "Scale `grads` in place so that their joint 2-norm is at most `max_norm` (per replica when `n_replicas` is given); returns the norms before clipping (shape `()` or `(R,)`)."
-    if n_replicas is None: sq = sum(g.square().sum() for g in grads)
-    else: sq = sum(g.square().flatten(1).sum(1) for g in grads)
-    norm = sq.sqrt()
+    flat = [g.reshape(-1) if n_replicas is None else g.reshape(g.shape[0], -1) for g in grads]
+    norm = torch.stack([torch.linalg.vecdot(f, f) for f in flat]).sum(0).sqrt_()
     coef = (max_norm / (norm + 1e-6)).clamp_(max=1.0)
     for g in grads: g.mul_(coef if n_replicas is None else _along(coef, g.ndim, 0))
     return norm
