@@ -13,7 +13,7 @@ import torch
 import yaml
 from .groups import get_group, atomic_write
 from .templates import make_template, TEMPLATE_TYPES
-from .models import build_model, MODEL_TYPES
+from .models import build_model, count_parameters, MODEL_TYPES
 from .optimizers import resolve_optimizer_name, OPTIMIZER_OPTIONS
 
 # %% auto #0
@@ -173,7 +173,7 @@ def _validate(c: Config):
     if m.type not in MODEL_TYPES: bad(f"model.type must be one of {', '.join(MODEL_TYPES)}, got {m.type!r}")
     if m.hidden_dim <= 0: bad(f"model.hidden_dim must be a positive integer, got {m.hidden_dim}")
     if m.init_scale <= 0: bad(f"model.init_scale must be positive, got {m.init_scale}")
-    try: build_model(_model_kwargs(c), G.order, d.k)
+    try: count_parameters(_model_kwargs(c), G.order, d.k)                  # checks the model keys, allocates nothing
     except (ValueError, TypeError) as e: bad(f"model: {str(e).splitlines()[0]}")
     # training
     if t.lr <= 0: bad(f"training.lr must be positive, got {t.lr}")
@@ -192,7 +192,7 @@ def _validate(c: Config):
     if t.threads is not None and t.threads < 1: bad(f"training.threads must be a positive integer or null (auto), got {t.threads}")
     try: _resolve_device(t.device, check=True)
     except ValueError as e: bad(f"training.device: {e}")
-    try: opt = resolve_optimizer_name(t.optimizer, build_model(_model_kwargs(c), G.order, d.k))
+    try: opt = resolve_optimizer_name(t.optimizer, build_model({**_model_kwargs(c), 'hidden_dim': 1}, G.order, d.k))   # the declarations, at width 1
     except ValueError as e: bad(f"training.optimizer: {str(e).splitlines()[0]}")
     _validate_optimizer(t, opt)
     if t.dtype not in _DTYPES: bad(f"training.dtype must be one of {', '.join(_DTYPES)}, got {t.dtype!r}")

@@ -12,7 +12,7 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['MODEL_TYPES', 'Neurons', 'CompositionModel', 'TwoLayerNet', 'SequentialMLP', 'QuadraticRNN', 'DeepPairwiseMLP',
-           'ReplicaStack', 'build_model', 'flops_per_sample']
+           'ReplicaStack', 'build_model', 'count_parameters', 'flops_per_sample']
 
 # %% ../nbs/05_models.ipynb #25772c08
 class Neurons(NamedTuple):
@@ -56,8 +56,22 @@ class CompositionModel(nn.Module):
         self.init_scale = _check_scale(init_scale)
 
     def _weight(self, name, rows, cols, fan_in):
-        "Register parameter `name` of shape `(rows, cols)` with entries `init_scale * N(0, 1/fan_in)`."
-        self.register_parameter(name, nn.Parameter(torch.randn(rows, cols) * (self.init_scale / math.sqrt(fan_in))))
+        "Register parameter `name` of shape `(rows, cols)` with entries `init_scale * N(0, 1/fan_in)` (zeros, drawing nothing, when `init_scale` is 0)."
+        w = torch.randn(rows, cols) * (self.init_scale / math.sqrt(fan_in)) if self.init_scale else torch.zeros(rows, cols)
+        self.register_parameter(name, nn.Parameter(w))
+
+    def _init_weights(self, **hyper):
+        for name, (rows, cols, fan_in) in self.weight_shapes(self.group_order, self.k, self.hidden_dim, **hyper).items():
+            self._weight(name, rows, cols, fan_in)
+
+    @staticmethod
+    def weight_shapes(group_order: int, k: int, hidden_dim: int, **hyper) -> dict:
+        "Parameter name -> `(rows, cols, fan_in)`, in registration order, without building anything."
+        raise NotImplementedError
+
+    def hyperparameters(self) -> dict:
+        "The constructor arguments that rebuild this model: `type(self)(**model.hyperparameters())`."
+        return dict(group_order=self.group_order, k=self.k, hidden_dim=self.hidden_dim, init_scale=self.init_scale)
 
     def check_input(self, X: torch.Tensor):
         "`ValueError` unless `X` has shape `(N, k, |G|)`."
@@ -109,10 +123,12 @@ class TwoLayerNet(CompositionModel):
         super().__init__(group_order, 2, hidden_dim, init_scale)
         self.nonlinearity = _check_choice('nonlinearity', nonlinearity, tuple(_ACTIVATIONS))
         self._act = _ACTIVATIONS[nonlinearity]
+        self._init_weights()
+
+    @staticmethod
+    def weight_shapes(group_order, k, hidden_dim, **hyper):
         G, H = group_order, hidden_dim
-        self._weight('U', H, G, 2 * G)
-        self._weight('V', H, G, 2 * G)
-        self._weight('W', H, G, H)
+        return {'U': (H, G, 2 * G), 'V': (H, G, 2 * G), 'W': (H, G, H)}
 
     def forward_params(self, p, X):
         return self._act(X[..., 0, :] @ p['U'].mT + X[..., 1, :] @ p['V'].mT) @ p['W']
@@ -134,6 +150,10 @@ class TwoLayerNet(CompositionModel):
     def neuron_groups(self) -> list:
         return [Neurons(_ACT_DEGREE[self.nonlinearity], [('U', 0), ('V', 0), ('W', 0)])]
 
+    def hyperparameters(self) -> dict:
+        h = super().hyperparameters(); del h['k']
+        return {**h, 'nonlinearity': self.nonlinearity}
+
     def extra_repr(self): return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
 
 # %% ../nbs/05_models.ipynb #07be5b24
@@ -146,9 +166,12 @@ class SequentialMLP(CompositionModel):
                  init_scale: float=1e-2, # weights start at `init_scale` times $\mathcal N(0, 1/\text{fan\_in})$
                 ):
         super().__init__(group_order, k, hidden_dim, init_scale)
+        self._init_weights()
+
+    @staticmethod
+    def weight_shapes(group_order, k, hidden_dim, **hyper):
         G, H = group_order, hidden_dim
-        self._weight('W_in', H, k * G, k * G)
-        self._weight('W_out', G, H, H)
+        return {'W_in': (H, k * G, k * G), 'W_out': (G, H, H)}
 
     def forward_params(self, p, X):
         return (X.flatten(-2) @ p['W_in'].mT).pow(self.k) @ p['W_out'].mT
@@ -186,11 +209,12 @@ class QuadraticRNN(CompositionModel):
         super().__init__(group_order, k, hidden_dim, init_scale)
         self.transition = _check_choice('transition', transition, _TRANSITIONS)
         self.seq2seq = bool(seq2seq)
+        self._init_weights()
+
+    @staticmethod
+    def weight_shapes(group_order, k, hidden_dim, **hyper):
         G, H = group_order, hidden_dim
-        self._weight('W_in', H, G, G)
-        self._weight('W_drive', H, G, G)
-        self._weight('W_mix', H, H, H)
-        self._weight('W_out', G, H, H)
+        return {'W_in': (H, G, G), 'W_drive': (H, G, G), 'W_mix': (H, H, H), 'W_out': (G, H, H)}
 
     def _step(self, a, b): return (a + b).square() if self.transition == 'quadratic' else a * b
 
@@ -209,6 +233,8 @@ class QuadraticRNN(CompositionModel):
 
     def hidden_axes(self) -> dict: return {**super().hidden_axes(), 'W_mix': (0, 1)}
 
+    def hyperparameters(self) -> dict: return {**super().hyperparameters(), 'transition': self.transition, 'seq2seq': self.seq2seq}
+
     def extra_repr(self): return super().extra_repr() + f", transition={self.transition!r}, seq2seq={self.seq2seq}"
 
 # %% ../nbs/05_models.ipynb #0d7c35dd
@@ -222,11 +248,13 @@ class DeepPairwiseMLP(CompositionModel):
                 ):
         super().__init__(group_order, k, hidden_dim, init_scale)
         self.depth = (k - 1).bit_length()                     # ceil(log2 k)
-        G, H = group_order, hidden_dim
-        for l in range(1, self.depth + 1):
-            self._weight(f'U{l}', H, G, 2 * G)
-            self._weight(f'V{l}', H, G, 2 * G)
-            self._weight(f'W{l}', H, G, H)
+        self._init_weights()
+
+    @staticmethod
+    def weight_shapes(group_order, k, hidden_dim, **hyper):
+        G, H, out = group_order, hidden_dim, {}
+        for l in range(1, (k - 1).bit_length() + 1): out.update({f'U{l}': (H, G, 2 * G), f'V{l}': (H, G, 2 * G), f'W{l}': (H, G, H)})
+        return out
 
     def block(self, level: int, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         "Pair block $b_\\ell(y, z)$ of `level` (1-based) on `(..., |G|)` tensors."
@@ -276,7 +304,14 @@ class DeepPairwiseMLP(CompositionModel):
 # %% ../nbs/05_models.ipynb #b021f8f1
 def _arch(m: CompositionModel) -> tuple:
     "What replicas of one stack must share: the class and every hyperparameter except width and init scale."
-    return (type(m), m.group_order, m.k, getattr(m, 'nonlinearity', None), getattr(m, 'transition', None), m.seq2seq)
+    return (type(m), tuple(sorted((k, v) for k, v in m.hyperparameters().items() if k not in ('hidden_dim', 'init_scale'))))
+
+def _skeleton(m: CompositionModel, **changes) -> CompositionModel:
+    "A model like `m` (with `changes` to its hyperparameters), all weights zero: nothing is drawn from the random generator."
+    h = {**m.hyperparameters(), **changes}
+    s = type(m)(**{**h, 'init_scale': 0.0})
+    s.init_scale = h['init_scale']
+    return s
 
 def _pad(t: torch.Tensor, axes, H: int) -> torch.Tensor:
     "Zero-pad tensor `t` to size `H` along each of `axes`."
@@ -304,9 +339,8 @@ class ReplicaStack(nn.Module):
         for name, _ in models[0].named_parameters():
             parts = [_pad(dict(m.named_parameters())[name].detach(), axes.get(name, ()), H) for m in models]
             self.register_parameter(name, nn.Parameter(torch.stack(parts)))
-        # skeletons without storage, to rebuild single replicas; the first one carries the architecture
-        self.__dict__['_skeletons'] = [copy.deepcopy(m).to('meta') for m in models]
-        self.__dict__['proto'] = self._skeletons[int(np.argmax(self.widths))]
+        self.init_scales = [m.init_scale for m in models]
+        self.__dict__['proto'] = _skeleton(models[0], hidden_dim=1)     # the architecture (its own weights are not used)
         self._axes = axes
 
     @property
@@ -359,7 +393,7 @@ class ReplicaStack(nn.Module):
     def replica(self, r: int) -> CompositionModel:
         "Replica `r` as a model of its own (a copy, on the stack's device and dtype)."
         p = next(self.parameters())
-        m = copy.deepcopy(self._skeletons[r]).to_empty(device=p.device).to(p.dtype)
+        m = _skeleton(self.proto, hidden_dim=self.widths[r], init_scale=self.init_scales[r]).to(device=p.device, dtype=p.dtype)
         m.load_state_dict(self.replica_state_dict(r))
         return m
 
@@ -376,11 +410,8 @@ _MODEL_CLASSES = {'TwoLayerNet': TwoLayerNet, 'SequentialMLP': SequentialMLP, 'Q
                   'DeepPairwiseMLP': DeepPairwiseMLP}
 _ALL_KEYS = {key: d for spec in MODEL_TYPES.values() for key, d in spec.items()}
 
-def build_model(model_cfg: dict, # `{'type': ..., 'hidden_dim': ..., ...}`: keys from `MODEL_TYPES[type]`
-                group_order: int, # $|G|$
-                k: int, # number of group elements composed
-               ) -> CompositionModel:
-    "Model described by `model_cfg` (weights from torch's global generator: seed it first). `ValueError` naming the bad key or value; keys of other model types are accepted only at their default (or `None`)."
+def _resolve_model_cfg(model_cfg: dict, k: int) -> tuple:
+    "(type, constructor arguments) of a model config; `ValueError` naming the bad key or value."
     cfg = dict(model_cfg)
     typ = cfg.pop('type', None)
     if typ not in MODEL_TYPES: raise ValueError(f"model.type must be one of {', '.join(MODEL_TYPES)}, got {typ!r}")
@@ -394,10 +425,26 @@ def build_model(model_cfg: dict, # `{'type': ..., 'hidden_dim': ..., ...}`: keys
             raise ValueError(f"model.{key}={v!r} does not apply to {typ} (only to {', '.join(owners)})")
     args = {key: d if cfg.get(key) is None else cfg[key] for key, d in spec.items()}
     if args['hidden_dim'] is None: raise ValueError(f"model.hidden_dim is required for {typ}")
-    if typ == 'TwoLayerNet':
-        if k != 2: raise ValueError(f"TwoLayerNet composes pairs: k must be 2, got {k} (use SequentialMLP, QuadraticRNN or DeepPairwiseMLP)")
-        return TwoLayerNet(group_order, **args)
+    if typ == 'TwoLayerNet' and k != 2:
+        raise ValueError(f"TwoLayerNet composes pairs: k must be 2, got {k} (use SequentialMLP, QuadraticRNN or DeepPairwiseMLP)")
+    return typ, args
+
+def build_model(model_cfg: dict, # `{'type': ..., 'hidden_dim': ..., ...}`: keys from `MODEL_TYPES[type]`
+                group_order: int, # $|G|$
+                k: int, # number of group elements composed
+               ) -> CompositionModel:
+    "Model described by `model_cfg` (weights from torch's global generator: seed it first). `ValueError` naming the bad key or value; keys of other model types are accepted only at their default (or `None`)."
+    typ, args = _resolve_model_cfg(model_cfg, k)
+    if typ == 'TwoLayerNet': return TwoLayerNet(group_order, **args)
     return _MODEL_CLASSES[typ](group_order, k, **args)
+
+def count_parameters(model_cfg: dict, # as for `build_model`
+                     group_order: int, # $|G|$
+                     k: int, # number of group elements composed
+                    ) -> int:
+    "Number of parameters `build_model(model_cfg, group_order, k)` would have, computed from the shapes without allocating anything (so a size check can come first). `ValueError` as `build_model`."
+    typ, args = _resolve_model_cfg(model_cfg, k)
+    return sum(r * c for r, c, _ in _MODEL_CLASSES[typ].weight_shapes(group_order, k, args['hidden_dim']).values())
 
 # %% ../nbs/05_models.ipynb #5ff17fbb
 def flops_per_sample(model: CompositionModel) -> int:

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['OPTIMIZER_NAMES', 'OPTIMIZER_OPTIONS', 'PerNeuronSGD', 'Adam', 'HybridRNNOptimizer', 'resolve_optimizer_name',
-           'build_optimizer', 'clip_grad_norm_']
+__all__ = ['OPTIMIZER_NAMES', 'OPTIMIZER_OPTIONS', 'LeanOptimizer', 'PerNeuronSGD', 'Adam', 'HybridRNNOptimizer',
+           'resolve_optimizer_name', 'build_optimizer', 'clip_grad_norm_']
 
 # %% ../nbs/06_optimizers.ipynb #3a81bfb4
 def _check_lr(name, lr, n_replicas=None):
@@ -51,6 +51,16 @@ def _declared(model: nn.Module):
         groups.append({'params': params, 'axes': axes, 'degree': int(n.degree)})
     return groups, [(name, p) for name, p in named.items() if name not in seen]
 
+# %% ../nbs/06_optimizers.ipynb #e0c4ded3
+def _unwrapped(f): return getattr(f, '__wrapped__', f)
+
+class LeanOptimizer(torch.optim.Optimizer):
+    "A `torch.optim.Optimizer` whose bookkeeping methods skip the `torch._dynamo` import of torch's wrapped versions (same eager behaviour)."
+    def add_param_group(self, param_group: dict): return _unwrapped(torch.optim.Optimizer.add_param_group)(self, param_group)
+    def zero_grad(self, set_to_none: bool=True): return _unwrapped(torch.optim.Optimizer.zero_grad)(self, set_to_none)
+    def state_dict(self) -> dict: return _unwrapped(torch.optim.Optimizer.state_dict)(self)
+    def load_state_dict(self, state_dict: dict): return _unwrapped(torch.optim.Optimizer.load_state_dict)(self, state_dict)
+
 # %% ../nbs/06_optimizers.ipynb #b5e605a7
 _NORM_FLOOR = 1e-12
 
@@ -67,7 +77,7 @@ def _along(v, ndim, axis, replica: bool=False):
     if replica: shape[0] = v.shape[0]
     return v.view(shape)
 
-class PerNeuronSGD(torch.optim.Optimizer):
+class PerNeuronSGD(LeanOptimizer):
     "SGD whose step for hidden unit $i$ is scaled by $\\|\\theta_i\\|^{e}$ ($e = 2 - D$ by default) from `model.neuron_groups()`, with optional momentum and weight decay; undeclared parameters get plain SGD. Works on one model or a `ReplicaStack` (then `lr` may be one value per replica). `TypeError` if the model declares no neurons (unless `exponent=0`), `ValueError` for a bad `lr`, `momentum`, `weight_decay` or declaration."
     def __init__(self,
                  model: nn.Module, # a model with `neuron_groups()`, e.g. any `group_agf.models` model or a `ReplicaStack`
@@ -138,7 +148,7 @@ class PerNeuronSGD(torch.optim.Optimizer):
                 else: p.addcmul_(d, s, value=alpha)
 
 # %% ../nbs/06_optimizers.ipynb #a730216e
-class Adam(torch.optim.Optimizer):
+class Adam(LeanOptimizer):
     "Adam (`decoupled=False`) or AdamW (`decoupled=True`) over `params`, as `torch.optim.Adam`/`AdamW`, with one learning rate per replica when `n_replicas` is given (parameters with a leading replica axis). `ValueError` for a bad `lr`, `betas`, `eps` or `weight_decay`."
     def __init__(self,
                  params, # parameters (or param-group dicts) to optimize
@@ -193,7 +203,7 @@ class Adam(torch.optim.Optimizer):
                 else: p.addcdiv_(st['exp_avg'], denom, value=-lr / bc1)
 
 # %% ../nbs/06_optimizers.ipynb #1975d062
-class HybridRNNOptimizer(torch.optim.Optimizer):
+class HybridRNNOptimizer(LeanOptimizer):
     "Per-neuron scaled SGD on the declared parameters plus `Adam` on the undeclared ones (the RNN's $W_{mix}$); works on a model or a `ReplicaStack`. `ValueError` if the model has no undeclared parameter, or for bad rates or betas."
     def __init__(self,
                  model: nn.Module, # a model with `neuron_groups()` and at least one undeclared parameter

@@ -16,7 +16,7 @@ from .config import *
 from .config import _atomic_write_text, _max_seq, _model_kwargs, _resolve_device, _SECTIONS, _DTYPES
 from .templates import make_template, TEMPLATE_TYPES
 from .data import make_dataset, OnlineSampler
-from .models import build_model, MODEL_TYPES, ReplicaStack
+from .models import build_model, count_parameters, MODEL_TYPES, ReplicaStack
 from .optimizers import build_optimizer, clip_grad_norm_, HybridRNNOptimizer
 from .power import power_spectrum, output_power, theory, analyze_run, plateau_table
 
@@ -502,7 +502,7 @@ _OPT_STATES = {'adam': 2, 'adamw': 2, 'hybrid': 2}
 def replica_bytes(c: Config) -> int:
     "Estimated memory, in bytes, of one replica of config `c` in a pack (see above)."
     G = get_group(c.data.group); d, t = c.data, c.training
-    with torch.device('meta'): n_params = sum(p.numel() for p in build_model(_model_kwargs(c), G.order, d.k).parameters())
+    n_params = count_parameters(_model_kwargs(c), G.order, d.k)
     el = _DTYPES[t.dtype].itemsize
     n_data = t.batch_size if d.mode == 'online' else (d.n_samples if d.mode == 'sampled' else G.order ** d.k)
     batch = n_data if t.batch_size is None else min(t.batch_size, n_data)
@@ -531,7 +531,7 @@ def plan_packs(cfgs: list, dev: torch.device, max_size: int=None) -> list:
     for i, c in enumerate(cfgs): groups.setdefault(pack_key(c), []).append(i)
     out = []
     for idx in groups.values():
-        m = max_size or max_replicas(cfgs[idx[0]], dev)
+        m = max_size or (max_replicas(cfgs[idx[0]], dev) if len(idx) > 1 else 1)
         out += [idx[j:j + m] for j in range(0, len(idx), m)]
     return out
 
