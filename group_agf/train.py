@@ -78,9 +78,9 @@ def available_cpus() -> int:
     return max(1, n - others)
 
 def _cpu_threads(t: TrainingConfig, work: int) -> int:
-    "Threads for a CPU pack: `training.threads`, else 1 below `SMALL_MODEL` units of work, else the free CPUs."
+    "Threads for a CPU pack: `training.threads`, else 1 below `SMALL_MODEL` units of work, else the free CPUs up to torch's current thread count (a sweep worker's share)."
     if t.threads is not None: return t.threads
-    return 1 if work < SMALL_MODEL else available_cpus()
+    return 1 if work < SMALL_MODEL else min(torch.get_num_threads(), available_cpus())
 
 # %% ../nbs/07_train.ipynb #561182b0
 _N_SHOW = 8  # inputs whose predictions are kept at every checkpoint
