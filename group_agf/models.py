@@ -354,12 +354,18 @@ class ReplicaStack(nn.Module):
 
     def params(self) -> dict: return dict(self.named_parameters())
 
+    def _single(self, X) -> bool: return self.n_replicas == 1 and X.dim() == 3   # one replica, shared input: plain matrix products
+
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         "Outputs of every replica, `(R, N, |G|)` (`(R, N, k-1, |G|)` for a seq2seq RNN), from `X` `(N, k, |G|)` or `(R, N, k, |G|)`."
+        if self._single(X): return self.proto.forward_params({n: p[0] for n, p in self.named_parameters()}, X).unsqueeze(0)
         return self.proto.forward_params(self.params(), X)
 
     def loss_and_grad(self, X, Y) -> tuple:
         "`(loss (R,), grads)` from the replicas' fused gradient (see `CompositionModel.loss_and_grad`)."
+        if self._single(X) and Y.dim() == 2:
+            loss, g = self.proto.loss_and_grad({n: p.detach()[0] for n, p in self.named_parameters()}, X, Y)
+            return loss[None], {n: v[None] for n, v in g.items()}
         return self.proto.loss_and_grad({n: p.detach() for n, p in self.named_parameters()}, X, Y)
 
     def neuron_groups(self) -> list:

@@ -21,9 +21,9 @@ from .optimizers import build_optimizer, clip_grad_norm_, HybridRNNOptimizer
 from .power import power_spectrum, output_power, theory, analyze_run, plateau_table
 
 # %% auto #0
-__all__ = ['IN_TEST', 'SMALL_MODEL', 'FUSED', 'RESUME_EVERY', 'DIVERGENCE_FACTOR', 'ENDS_ABOVE', 'RunResult', 'checkpoint_steps',
-           'available_cpus', 'TrainingInterrupted', 'pack_key', 'replica_bytes', 'max_replicas', 'plan_packs',
-           'train_many', 'train', 'load_run', 'load_checkpoints']
+__all__ = ['IN_TEST', 'SMALL_MODEL', 'FUSED', 'CUDA_GRAPHS', 'RESUME_EVERY', 'DIVERGENCE_FACTOR', 'ENDS_ABOVE', 'RunResult',
+           'checkpoint_steps', 'available_cpus', 'TrainingInterrupted', 'pack_key', 'replica_bytes', 'max_replicas',
+           'plan_packs', 'train_many', 'train', 'load_run', 'load_checkpoints']
 
 # %% ../nbs/07_train.ipynb #eeb7e1fe
 IN_TEST = bool(os.environ.get('IN_TEST'))
@@ -168,6 +168,33 @@ def _make_step(stack: ReplicaStack, opt, grad_clip, fused: bool):
         opt.update()                                   # the step without torch's per-call hook wrapper
         return loss
     return step
+
+CUDA_GRAPHS = True  # capture full-batch fused SGD / per-neuron steps in a CUDA graph on CUDA devices
+
+class _GraphedStep:
+    "`step(X, Y)` on fixed full-batch tensors, captured in a CUDA graph after warm-up (parameters and optimizer state restored) and replayed per call; returns the static loss tensor."
+    def __init__(self, step, stack: ReplicaStack, opt, X, Y, warmup: int=3):
+        saved = {n: p.detach().clone() for n, p in stack.named_parameters()}
+        side = torch.cuda.Stream(); side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(warmup): step(X, Y)
+        torch.cuda.current_stream().wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph): self.loss = step(X, Y)
+        with torch.no_grad():
+            for n, p in stack.named_parameters(): p.copy_(saved[n])
+            for part in _optimizer_parts(opt):
+                for st in part.state.values():
+                    for v in st.values():
+                        if torch.is_tensor(v): v.zero_()         # momentum b = 0 then b = mu b + d is the first step's b = d
+    def __call__(self, X=None, Y=None):
+        self.graph.replay()
+        return self.loss
+
+def _graphable(pr) -> bool:
+    "A CUDA pack whose step can be captured: fused, full batch, offline, SGD or per-neuron SGD."
+    return (CUDA_GRAPHS and pr.dev.type == 'cuda' and pr.fused and not pr.online and pr.bs == pr.N
+            and type(pr.opt).__name__ == 'PerNeuronSGD')
 
 # %% ../nbs/07_train.ipynb #673464db
 class _Recorder:
@@ -345,7 +372,7 @@ class _PackRun:
         self.final = [None] * self.R
         self.start, self.n_steps, self.wall_before, self.resumed_from, self.threads = 0, 0, 0.0, [], None
         self.first, self.last_log, self.show, self.hard_stop = None, 0, show, False
-        self.t = t
+        self.t, self.graphed = t, None
 
     def active(self) -> list: return [r for r in range(self.R) if self.status[r] == 'running']
 
@@ -364,7 +391,7 @@ class _PackRun:
         if self.online:
             self.loss[:, i] = self.step(*self.data.sample()); self.n_steps += 1
         elif self.bs == self.N:
-            self.loss[:, i] = self.step(self.data.X, self.data.Y); self.n_steps += 1
+            self.loss[:, i] = (self.graphed or self.step)(self.data.X, self.data.Y); self.n_steps += 1
         else:
             perm, acc = self._perms(), 0
             for j in range(0, self.N, self.bs):
@@ -401,6 +428,10 @@ class _PackRun:
         self.text, bar = '', _Progress(self.total, self.show)
         t0 = self.t0 = time.perf_counter(); last_ui, last_save = t0, t0
         done = self.start
+        if _graphable(self):
+            try: self.graphed = _GraphedStep(self.step, self.stack, self.opt, self.data.X, self.data.Y)
+            except RuntimeError as e:
+                print(f"group_agf: CUDA graph capture failed ({str(e).splitlines()[0]}); training without it", file=sys.stderr)
         try:
             if self.start == 0: self.rec(0, range(self.R))
             for i in range(self.start, self.total):
