@@ -17,8 +17,9 @@ from .models import build_model, count_parameters, MODEL_TYPES
 from .optimizers import resolve_optimizer_name, OPTIMIZER_OPTIONS
 
 # %% auto #0
-__all__ = ['MAX_SEQUENCES', 'PRESETS', 'ConfigError', 'DataConfig', 'ModelConfig', 'TrainingConfig', 'OutputConfig', 'Config',
-           'config_hash', 'optimizer_options', 'list_presets', 'load_config']
+__all__ = ['MAX_SEQUENCES', 'MAX_GROUP_ORDER', 'MAX_NAME', 'PRESETS', 'ConfigError', 'DataConfig', 'ModelConfig',
+           'TrainingConfig', 'OutputConfig', 'Config', 'config_hash', 'optimizer_options', 'group_order',
+           'estimate_bytes', 'device_memory', 'list_presets', 'parse_yaml', 'read_yaml', 'load_config']
 
 # %% ../nbs/06a_config.ipynb #a92aade3
 def _atomic_write_text(path, text: str):
@@ -39,7 +40,8 @@ class DataConfig:
     val_fraction: float = 0.0  # held-out fraction of sequences (never trained on); 0 trains on all (the paper's setting)
     seq2seq: bool = False  # targets for every prefix g1g2, ..., g1...gk (QuadraticRNN only)
     max_sequences: Optional[int] = None  # exhaustive mode: refuse datasets larger than this (null: 2,000,000)
-    seed: int = 0  # seed for sampling sequences, the split and random templates
+    max_group_order: Optional[int] = None  # refuse groups larger than this before building them (null: 10,000; the Cayley table has |G|^2 entries)
+    seed: int = 0  # seed for sampling sequences, the split and random templates (>= 0)
 
 @dataclass
 class ModelConfig:
@@ -64,8 +66,9 @@ class TrainingConfig:
     batch_size: Optional[int] = 128  # minibatch size; null = full batch
     grad_clip: Optional[float] = None  # clip the gradient norm at this value before each step; null = off
     early_stop: Optional[float] = None  # stop when the loss has fallen by this fraction of its initial value (e.g. 0.999)
-    seed: int = 0  # seed for initialisation and minibatch order
+    seed: int = 0  # seed for initialisation and minibatch order (>= 0)
     device: str = 'auto'  # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
+    max_memory_gb: Optional[float] = None  # refuse runs estimated to need more memory than this (null: half of the device's memory)
     checkpoints: Union[str, int] = 'log'  # 'log' (log-spaced) or every N steps
     n_checkpoints: int = 100  # number of log-spaced checkpoints
     power_samples: int = 2048  # inputs averaged for the output power spectrum
@@ -75,7 +78,7 @@ class TrainingConfig:
 @dataclass
 class OutputConfig:
     dir: str = 'runs'  # parent folder of run folders
-    name: Optional[str] = None  # run name prefix (defaults to the preset name or 'run')
+    name: Optional[str] = None  # run name prefix, a file name of at most 100 characters (defaults to the preset name or 'run')
     save_checkpoints: bool = True  # write checkpoints.pt
     plots: bool = True  # write the figure set into plots/ at the end
 
@@ -83,6 +86,16 @@ _SECTIONS = {'data': DataConfig, 'model': ModelConfig, 'training': TrainingConfi
 
 # %% ../nbs/06a_config.ipynb #3eb0235e
 _FLOAT_RE = re.compile(r'[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?')
+
+def _plain(v):
+    "`v` with numpy scalars and arrays (anywhere in lists and dicts) turned into Python numbers and lists."
+    if isinstance(v, dict): return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)): return [_plain(x) for x in v]
+    if isinstance(v, np.ndarray): return _plain(v.tolist())
+    if isinstance(v, (np.bool_,)): return bool(v)
+    if isinstance(v, np.integer): return int(v)
+    if isinstance(v, np.floating): return float(v)
+    return v
 
 def _type_ok(v, tp) -> bool:
     "Does value `v` fit the annotation string `tp` (as written in the dataclasses above)?"
@@ -119,12 +132,13 @@ class Config:
             sub = d.get(s) or {}
             if not isinstance(sub, dict): raise ConfigError(f"{s} must be a mapping of keys, got {sub!r}")
             names = {f.name: f for f in fields(C)}
-            sub = dict(sub)
+            sub = {k: _plain(v) for k, v in sub.items()}
             for k, v in sub.items():
                 if k not in names: raise ConfigError(f"unknown key {s}.{k}; allowed: {', '.join(names)}")
                 if isinstance(v, str) and 'float' in str(names[k].type) and _FLOAT_RE.fullmatch(v.strip()):
                     v = sub[k] = float(v)  # YAML 1.1 reads 1e-3 as a string
                 if not _type_ok(v, names[k].type): raise ConfigError(f"{s}.{k} must be {_tname(names[k].type)}, got {v!r}")
+                if isinstance(v, float) and not math.isfinite(v): raise ConfigError(f"{s}.{k} must be a finite number, got {v!r}")
             secs[s] = C(**{k: (float(v) if str(names[k].type).endswith('float') and isinstance(v, int) else v) for k, v in sub.items()})
         cfg = cls(**secs)
         _validate(cfg)
@@ -151,6 +165,14 @@ _MODES = ('exhaustive', 'sampled', 'online')
 def _validate(c: Config):
     d, m, t = c.data, c.model, c.training
     def bad(msg): raise ConfigError(msg)
+    for key, v in (('data.seed', d.seed), ('training.seed', t.seed)):
+        if not 0 <= v < 2 ** 32: bad(f"{key} must be an integer in [0, 2**32), got {v}")
+    _check_name(c.output.name)
+    if d.max_group_order is not None and d.max_group_order < 1: bad(f"data.max_group_order must be a positive integer or null, got {d.max_group_order}")
+    try: order = group_order(d.group)
+    except (ValueError, TypeError) as e: bad(f"data.group: {e}")
+    if order > _max_order(c):
+        bad(f"data.group={d.group} has {order:,} elements, above data.max_group_order={_max_order(c):,} (its Cayley table alone has {order ** 2:,} entries); raise data.max_group_order to allow it")
     try: G = get_group(d.group)
     except ValueError as e: bad(f"data.group: {e}")
     if d.k < 2: bad(f"data.k must be >= 2 (sequences of at least two elements), got {d.k}")
@@ -196,6 +218,7 @@ def _validate(c: Config):
     except ValueError as e: bad(f"training.optimizer: {str(e).splitlines()[0]}")
     _validate_optimizer(t, opt)
     if t.dtype not in _DTYPES: bad(f"training.dtype must be one of {', '.join(_DTYPES)}, got {t.dtype!r}")
+    _check_memory(c)
 
 _DTYPES = {'float32': torch.float32, 'float64': torch.float64}
 _OPTION_KEYS = {'momentum': 'momentum', 'betas': 'betas', 'weight_decay': 'weight_decay', 'neuron_exponent': 'exponent', 'adam_lr': 'adam_lr'}
@@ -221,6 +244,25 @@ def _validate_optimizer(t: TrainingConfig, name: str):
             bad(f"training.{key} applies to optimizer {', '.join(users)}; training.optimizer is {t.optimizer!r}" + (f" (resolved to {name!r})" if t.optimizer != name else ''))
 
 MAX_SEQUENCES = 2_000_000  # default limit on exhaustive datasets
+MAX_GROUP_ORDER = 10_000  # default limit on the group order
+MAX_NAME = 100  # longest run name (the run folder adds a time stamp and a hash)
+
+def _max_order(c: Config) -> int: return c.data.max_group_order if c.data.max_group_order is not None else MAX_GROUP_ORDER
+
+_ORDERS = {'O': 24, 'Oh': 48, 'A5': 60, 'Ih': 120, 'K4': 4}
+
+def group_order(name: str) -> int:
+    "The order of the group called `name`, from the name alone (nothing is built); `ValueError` as `get_group` for a bad name."
+    from group_agf.groups import parse_group_name, _REGISTRY
+    if name in _REGISTRY: return _REGISTRY[name].order
+    return math.prod(_ORDERS[f] if n is None else (n if f == 'C' else 2 * n) for f, n in parse_group_name(name))
+
+def _check_name(name):
+    "`ConfigError` unless `name` (output.name) is a plain file name of at most `MAX_NAME` characters."
+    if name is None: return
+    if not name or name in ('.', '..') or any(ch in name for ch in '/\\\0') or name != name.strip():
+        raise ConfigError(f"output.name must be a plain file name (no path separators, not . or .., no leading or trailing spaces), got {name!r}")
+    if len(name) > MAX_NAME: raise ConfigError(f"output.name has {len(name)} characters; at most {MAX_NAME} (the run folder adds a time stamp and a hash)")
 
 def _max_seq(c: Config) -> int: return c.data.max_sequences if c.data.max_sequences is not None else MAX_SEQUENCES
 
@@ -234,6 +276,47 @@ def _model_kwargs(c: Config) -> dict:
     elif m.transition != 'quadratic': raise ConfigError(f"model.transition applies to QuadraticRNN only (model.type is {m.type})")
     if 'seq2seq' in allowed: kw['seq2seq'] = c.data.seq2seq
     return kw
+
+# %% ../nbs/06a_config.ipynb #289552bd
+_OPT_STATES = {'adam': 2, 'adamw': 2, 'hybrid': 2}
+
+def estimate_bytes(c: Config) -> int:
+    "Estimated memory of one run of `c`, in bytes: parameters x (value, gradient, a spare and the optimizer state), one batch of activations, the checkpoint copies and the dataset; nothing is built."
+    d, t = c.data, c.training
+    order = group_order(d.group)
+    n_params = count_parameters(_model_kwargs(c), order, d.k)
+    el = _DTYPES[t.dtype].itemsize if t.dtype in _DTYPES else 4
+    n_data = t.batch_size if d.mode == 'online' else (d.n_samples if d.mode == 'sampled' else order ** d.k)
+    batch = n_data if t.batch_size is None else min(t.batch_size, n_data)
+    opt = _OPT_STATES.get(t.optimizer, 2 if t.optimizer == 'auto' else int(t.momentum > 0))
+    act = batch * c.model.hidden_dim * (d.k + 4) + batch * order * 3
+    ckpt = t.n_checkpoints * n_params if c.output.save_checkpoints else 0
+    return el * (n_params * (3 + opt) + act + ckpt + n_data * (d.k + 1) * order)
+
+def device_memory(device: str='auto') -> tuple:
+    "(bytes, description) of the memory of `device` (`auto`: the first GPU when CUDA is available, else the host)."
+    if device != 'cpu' and torch.cuda.is_available():
+        dev = torch.device('cuda' if device == 'auto' else device)
+        return torch.cuda.get_device_properties(dev).total_memory, f"{torch.cuda.get_device_name(dev)}'s memory"
+    try:
+        for line in Path('/proc/meminfo').read_text().splitlines():
+            if line.startswith('MemTotal:'): return int(line.split()[1]) * 1024, "this machine's memory"
+    except OSError: pass
+    return 8 * 2 ** 30, 'an assumed 8 GB'
+
+def _check_memory(c: Config):
+    need = estimate_bytes(c)
+    t = c.training
+    if t.max_memory_gb is not None:
+        if t.max_memory_gb <= 0: raise ConfigError(f"training.max_memory_gb must be positive or null, got {t.max_memory_gb}")
+        limit, what = t.max_memory_gb * 2 ** 30, f"training.max_memory_gb={t.max_memory_gb:g}"
+    else:
+        total, where = device_memory(t.device)
+        limit, what = total / 2, f"half of {where} ({total / 2 ** 30:.1f} GB)"
+    if need > limit:
+        n = count_parameters(_model_kwargs(c), group_order(c.data.group), c.data.k)
+        raise ConfigError(f"this run needs about {need / 2 ** 30:.1f} GB ({n:,} parameters at model.hidden_dim={c.model.hidden_dim}, "
+                          f"{t.dtype}), above {what}; make it smaller or raise training.max_memory_gb")
 
 # %% ../nbs/06a_config.ipynb #cb6985a1
 def _resolve_device(name: str, check: bool=False) -> torch.device:
@@ -274,6 +357,35 @@ def list_presets() -> dict:
     return {k: v[0] for k, v in PRESETS.items()}
 
 # %% ../nbs/06a_config.ipynb #d253b374
+class _StrictLoader(yaml.SafeLoader):
+    "YAML's safe loader that refuses duplicate keys and reads `1e-3` as a float (YAML 1.1 reads it as a string)."
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for k, _ in node.value:
+            key = self.construct_object(k, deep=deep)
+            if key in seen: raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r} (line {k.start_mark.line + 1})", k.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+_StrictLoader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$'),
+                                    list('-+0123456789'))
+
+def parse_yaml(text: str, what: str='YAML'):
+    "`text` parsed with the strict loader (duplicate keys refused, `1e-3` a float); `ConfigError` naming `what` and the problem."
+    try: return yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError as e:
+        lines = [l for l in str(e).splitlines() if l.strip()]
+        msg = next((l.strip() for l in lines if 'duplicate key' in l), lines[0] if lines else type(e).__name__)
+        raise ConfigError(f"{what}: not valid YAML ({msg})") from None
+
+def read_yaml(path, what: str=None):
+    "The YAML file at `path`, parsed strictly; `ConfigError` for a file that cannot be read, is not UTF-8 text, or is not valid YAML."
+    what = what or str(path)
+    try: text = Path(path).read_bytes().decode('utf-8')
+    except UnicodeDecodeError as e: raise ConfigError(f"{what}: not a YAML text file (byte {e.start} is not UTF-8)") from None
+    except OSError as e: raise ConfigError(f"{what}: cannot be read ({e.strerror or e})") from None
+    if '\0' in text: raise ConfigError(f"{what}: not a YAML text file (it contains NUL bytes)")
+    return parse_yaml(text, what)
+
 def _parse_overrides(overrides) -> dict:
     "Overrides as a nested dict; accepts ['a.b=v', ...], {'a.b': v} or a nested dict."
     if overrides is None: return {}
@@ -282,8 +394,7 @@ def _parse_overrides(overrides) -> dict:
         for s in overrides:
             if not isinstance(s, str) or '=' not in s: raise ConfigError(f"override {s!r} must look like section.key=value")
             key, val = s.split('=', 1)
-            try: flat[key.strip()] = yaml.safe_load(val) if val.strip() != '' else None
-            except yaml.YAMLError: raise ConfigError(f"override {key.strip()}: cannot parse value {val!r}") from None
+            flat[key.strip()] = parse_yaml(val, f"override {key.strip()}") if val.strip() != '' else None
         overrides = flat
     if not isinstance(overrides, dict): raise ConfigError(f"overrides must be a list of 'section.key=value' or a dict, got {type(overrides).__name__}")
     nested = {}
@@ -314,8 +425,8 @@ def load_config(base: Union[str, os.PathLike, dict, Config], # preset name, YAML
     elif isinstance(base, (str, os.PathLike)) and str(base) in PRESETS:
         name = str(base); d = copy.deepcopy(PRESETS[name][1])
     elif isinstance(base, (str, os.PathLike)) and Path(base).is_file():
-        try: d = yaml.safe_load(Path(base).read_text()) or {}
-        except yaml.YAMLError as e: raise ConfigError(f"{base}: not valid YAML ({str(e).splitlines()[0]})") from None
+        d = read_yaml(base) or {}
+        if not isinstance(d, dict): raise ConfigError(f"{base}: a config file must be a mapping of sections ({', '.join(_SECTIONS)}), got {type(d).__name__}")
     else:
         raise ConfigError(f"{base!r} is neither a preset ({', '.join(PRESETS)}) nor an existing YAML file")
     d = _deep_update(d, _parse_overrides(overrides))

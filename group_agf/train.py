@@ -22,8 +22,8 @@ from .power import power_spectrum, output_power, theory, analyze_run, plateau_ta
 
 # %% auto #0
 __all__ = ['IN_TEST', 'SMALL_MODEL', 'FUSED', 'CUDA_GRAPHS', 'RESUME_EVERY', 'DIVERGENCE_FACTOR', 'ENDS_ABOVE', 'RunResult',
-           'checkpoint_steps', 'available_cpus', 'TrainingInterrupted', 'pack_key', 'replica_bytes', 'max_replicas',
-           'plan_packs', 'train_many', 'train', 'load_run', 'load_checkpoints']
+           'checkpoint_steps', 'available_cpus', 'TrainingInterrupted', 'pack_key', 'max_replicas', 'plan_packs',
+           'train_many', 'train', 'load_run', 'load_checkpoints']
 
 # %% ../nbs/07_train.ipynb #eeb7e1fe
 IN_TEST = bool(os.environ.get('IN_TEST'))
@@ -528,20 +528,6 @@ def pack_key(c: Config) -> str:
     d['save_checkpoints'] = c.output.save_checkpoints
     return json.dumps(d, sort_keys=True, default=str)
 
-_OPT_STATES = {'adam': 2, 'adamw': 2, 'hybrid': 2}
-
-def replica_bytes(c: Config) -> int:
-    "Estimated memory, in bytes, of one replica of config `c` in a pack (see above)."
-    G = get_group(c.data.group); d, t = c.data, c.training
-    n_params = count_parameters(_model_kwargs(c), G.order, d.k)
-    el = _DTYPES[t.dtype].itemsize
-    n_data = t.batch_size if d.mode == 'online' else (d.n_samples if d.mode == 'sampled' else G.order ** d.k)
-    batch = n_data if t.batch_size is None else min(t.batch_size, n_data)
-    opt = _OPT_STATES.get(t.optimizer, 2 if t.optimizer == 'auto' else int(t.momentum > 0))
-    act = batch * c.model.hidden_dim * (d.k + 4) + batch * G.order * 3
-    ckpt = t.n_checkpoints * n_params if c.output.save_checkpoints else 0
-    return el * (n_params * (3 + opt) + act + ckpt + n_data * (d.k + 1) * G.order)
-
 def _free_bytes(dev: torch.device) -> int:
     if dev.type == 'cuda':
         free, _ = torch.cuda.mem_get_info(dev)
@@ -554,7 +540,7 @@ def _free_bytes(dev: torch.device) -> int:
 
 def max_replicas(c: Config, dev: torch.device) -> int:
     "The largest pack of configs like `c` that fits the memory budget on `dev`: at least 1, at most 1024 on CUDA and 256 on CPU."
-    return int(max(1, min(1024 if dev.type == 'cuda' else 256, _free_bytes(dev) // max(1, replica_bytes(c)))))
+    return int(max(1, min(1024 if dev.type == 'cuda' else 256, _free_bytes(dev) // max(1, estimate_bytes(c)))))
 
 def plan_packs(cfgs: list, dev: torch.device, max_size: int=None) -> list:
     "Lists of indices into `cfgs`, one per pack: equal `pack_key`s in order of first appearance, split to `max_size` (default `max_replicas`)."
