@@ -354,11 +354,10 @@ class ReplicaStack(nn.Module):
 
     def params(self) -> dict: return dict(self.named_parameters())
 
-    def _single(self, X) -> bool: return self.n_replicas == 1 and X.dim() == 3   # one replica, shared input: plain matrix products
+    def _single(self, X) -> bool: return self.n_replicas == 1 and X.dim() == 3   # one replica, shared input: plain matrix products (the same bits as batched ones)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         "Outputs of every replica, `(R, N, |G|)` (`(R, N, k-1, |G|)` for a seq2seq RNN), from `X` `(N, k, |G|)` or `(R, N, k, |G|)`."
-        if self._single(X): return self.proto.forward_params({n: p[0] for n, p in self.named_parameters()}, X).unsqueeze(0)
         return self.proto.forward_params(self.params(), X)
 
     def loss_and_grad(self, X, Y) -> tuple:
