@@ -4,14 +4,15 @@
 
 # %% ../nbs/05_models.ipynb #3f3d6a5b
 from __future__ import annotations
-import math, numbers
+import copy, math, numbers
 from typing import NamedTuple
+import numpy as np
 import torch
 from torch import nn
 
 # %% auto #0
 __all__ = ['MODEL_TYPES', 'Neurons', 'CompositionModel', 'TwoLayerNet', 'SequentialMLP', 'QuadraticRNN', 'DeepPairwiseMLP',
-           'build_model', 'flops_per_sample']
+           'ReplicaStack', 'build_model', 'count_parameters', 'flops_per_sample']
 
 # %% ../nbs/05_models.ipynb #25772c08
 class Neurons(NamedTuple):
@@ -34,6 +35,10 @@ def _check_choice(name, v, allowed):
     if v not in allowed: raise ValueError(f"unknown {name} {v!r}; allowed: {', '.join(allowed)}")
     return v
 
+def _mse(E):
+    "Mean of `E**2` over the last two axes (samples and outputs): the MSELoss of each replica, shape `E.shape[:-2]`."
+    return torch.linalg.vector_norm(E, dim=(-2, -1)).square() / (E.shape[-1] * E.shape[-2])
+
 class CompositionModel(nn.Module):
     "Base class of the composition models: input `X` of shape `(N, k, |G|)`, output `(N, |G|)` (or `(N, k-1, |G|)` when `seq2seq`)."
     seq2seq = False
@@ -51,17 +56,52 @@ class CompositionModel(nn.Module):
         self.init_scale = _check_scale(init_scale)
 
     def _weight(self, name, rows, cols, fan_in):
-        "Register parameter `name` of shape `(rows, cols)` with entries `init_scale * N(0, 1/fan_in)`."
-        self.register_parameter(name, nn.Parameter(torch.randn(rows, cols) * (self.init_scale / math.sqrt(fan_in))))
+        "Register parameter `name` of shape `(rows, cols)` with entries `init_scale * N(0, 1/fan_in)` (zeros, drawing nothing, when `init_scale` is 0)."
+        w = torch.randn(rows, cols) * (self.init_scale / math.sqrt(fan_in)) if self.init_scale else torch.zeros(rows, cols)
+        self.register_parameter(name, nn.Parameter(w))
+
+    def _init_weights(self, **hyper):
+        for name, (rows, cols, fan_in) in self.weight_shapes(self.group_order, self.k, self.hidden_dim, **hyper).items():
+            self._weight(name, rows, cols, fan_in)
+
+    @staticmethod
+    def weight_shapes(group_order: int, k: int, hidden_dim: int, **hyper) -> dict:
+        "Parameter name -> `(rows, cols, fan_in)`, in registration order, without building anything."
+        raise NotImplementedError
+
+    def hyperparameters(self) -> dict:
+        "The constructor arguments that rebuild this model: `type(self)(**model.hyperparameters())`."
+        return dict(group_order=self.group_order, k=self.k, hidden_dim=self.hidden_dim, init_scale=self.init_scale)
 
     def check_input(self, X: torch.Tensor):
         "`ValueError` unless `X` has shape `(N, k, |G|)`."
         if X.ndim != 3 or X.shape[1] != self.k or X.shape[2] != self.group_order:
             raise ValueError(f"{type(self).__name__} expects X of shape (N, {self.k}, {self.group_order}) = (N, k, |G|), got {tuple(X.shape)}")
 
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        self.check_input(X)
+        return self.forward_params(dict(self.named_parameters()), X)
+
+    def forward_params(self, p: dict, X: torch.Tensor) -> torch.Tensor:
+        "The network with parameters `p` (name -> tensor, optionally with leading replica axes `(R, ...)`) on `X` `(..., N, k, |G|)`."
+        raise NotImplementedError
+
+    @property
+    def fused(self) -> bool:
+        "Whether `loss_and_grad` is available (an analytic gradient, no autograd graph)."
+        return False
+
+    def loss_and_grad(self, p: dict, X: torch.Tensor, Y: torch.Tensor) -> tuple:
+        "`(loss, grads)`: the MSELoss of `forward_params(p, X)` against `Y` (one value per replica) and its gradient with respect to each tensor of `p`, without autograd. `NotImplementedError` where `fused` is False."
+        raise NotImplementedError(f"{type(self).__name__} has no fused gradient; use autograd")
+
     def neuron_groups(self) -> list:
         "The model's hidden units as a list of `Neurons`."
         raise NotImplementedError
+
+    def hidden_axes(self) -> dict:
+        "Parameter name -> the axes of that parameter indexed by hidden units (where a narrower model is zero-padded to a wider one)."
+        return {name: (axis,) for n in self.neuron_groups() for name, axis in n.params}
 
     def extra_repr(self): return f"group_order={self.group_order}, k={self.k}, hidden_dim={self.hidden_dim}, init_scale={self.init_scale:g}"
 
@@ -83,17 +123,36 @@ class TwoLayerNet(CompositionModel):
         super().__init__(group_order, 2, hidden_dim, init_scale)
         self.nonlinearity = _check_choice('nonlinearity', nonlinearity, tuple(_ACTIVATIONS))
         self._act = _ACTIVATIONS[nonlinearity]
-        G, H = group_order, hidden_dim
-        self._weight('U', H, G, 2 * G)
-        self._weight('V', H, G, 2 * G)
-        self._weight('W', H, G, H)
+        self._init_weights()
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        self.check_input(X)
-        return self._act(X[:, 0] @ self.U.T + X[:, 1] @ self.V.T) @ self.W
+    @staticmethod
+    def weight_shapes(group_order, k, hidden_dim, **hyper):
+        G, H = group_order, hidden_dim
+        return {'U': (H, G, 2 * G), 'V': (H, G, 2 * G), 'W': (H, G, H)}
+
+    def forward_params(self, p, X):
+        return self._act(X[..., 0, :] @ p['U'].mT + X[..., 1, :] @ p['V'].mT) @ p['W']
+
+    @property
+    def fused(self): return self.nonlinearity == 'square'
+
+    def loss_and_grad(self, p, X, Y):
+        if not self.fused: return super().loss_and_grad(p, X, Y)
+        U, V, W = p['U'], p['V'], p['W']
+        X0, X1 = X[..., 0, :], X[..., 1, :]
+        Z = X0 @ U.mT + X1 @ V.mT                         # (..., N, H) pre-activations
+        A = Z * Z
+        E = A @ W - Y                                     # (..., N, |G|) residual
+        dO = E * (2 / (E.shape[-1] * E.shape[-2]))        # d MSELoss / d output
+        dZ = (dO @ W.mT).mul_(Z).mul_(2)
+        return _mse(E), {'U': dZ.mT @ X0, 'V': dZ.mT @ X1, 'W': A.mT @ dO}
 
     def neuron_groups(self) -> list:
         return [Neurons(_ACT_DEGREE[self.nonlinearity], [('U', 0), ('V', 0), ('W', 0)])]
+
+    def hyperparameters(self) -> dict:
+        h = super().hyperparameters(); del h['k']
+        return {**h, 'nonlinearity': self.nonlinearity}
 
     def extra_repr(self): return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
 
@@ -107,13 +166,29 @@ class SequentialMLP(CompositionModel):
                  init_scale: float=1e-2, # weights start at `init_scale` times $\mathcal N(0, 1/\text{fan\_in})$
                 ):
         super().__init__(group_order, k, hidden_dim, init_scale)
-        G, H = group_order, hidden_dim
-        self._weight('W_in', H, k * G, k * G)
-        self._weight('W_out', G, H, H)
+        self._init_weights()
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        self.check_input(X)
-        return (X.reshape(X.shape[0], -1) @ self.W_in.T).pow(self.k) @ self.W_out.T
+    @staticmethod
+    def weight_shapes(group_order, k, hidden_dim, **hyper):
+        G, H = group_order, hidden_dim
+        return {'W_in': (H, k * G, k * G), 'W_out': (G, H, H)}
+
+    def forward_params(self, p, X):
+        return (X.flatten(-2) @ p['W_in'].mT).pow(self.k) @ p['W_out'].mT
+
+    @property
+    def fused(self): return True
+
+    def loss_and_grad(self, p, X, Y):
+        W_in, W_out, k = p['W_in'], p['W_out'], self.k
+        Xf = X.flatten(-2)                                # (..., N, k|G|)
+        Z = Xf @ W_in.mT
+        Zk1 = Z.pow(k - 1)
+        A = Zk1 * Z                                       # Z^k
+        E = A @ W_out.mT - Y
+        dO = E * (2 / (E.shape[-1] * E.shape[-2]))
+        dZ = (dO @ W_out).mul_(Zk1).mul_(k)
+        return _mse(E), {'W_in': dZ.mT @ Xf, 'W_out': dO.mT @ A}
 
     def neuron_groups(self) -> list:
         return [Neurons(self.k + 1, [('W_in', 0), ('W_out', 1)])]
@@ -134,27 +209,31 @@ class QuadraticRNN(CompositionModel):
         super().__init__(group_order, k, hidden_dim, init_scale)
         self.transition = _check_choice('transition', transition, _TRANSITIONS)
         self.seq2seq = bool(seq2seq)
+        self._init_weights()
+
+    @staticmethod
+    def weight_shapes(group_order, k, hidden_dim, **hyper):
         G, H = group_order, hidden_dim
-        self._weight('W_in', H, G, G)
-        self._weight('W_drive', H, G, G)
-        self._weight('W_mix', H, H, H)
-        self._weight('W_out', G, H, H)
+        return {'W_in': (H, G, G), 'W_drive': (H, G, G), 'W_mix': (H, H, H), 'W_out': (G, H, H)}
 
     def _step(self, a, b): return (a + b).square() if self.transition == 'quadratic' else a * b
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        self.check_input(X)
-        drive = X[:, 1:] @ self.W_drive.T                     # (N, k-1, H): W_drive x_t for t = 2..k
-        h = self._step(X[:, 0] @ self.W_in.T, drive[:, 0])
+    def forward_params(self, p, X):
+        drive = X[..., 1:, :] @ p['W_drive'].mT.unsqueeze(-3)          # (..., N, k-1, H): W_drive x_t for t = 2..k
+        h = self._step(X[..., 0, :] @ p['W_in'].mT, drive[..., 0, :])
         hs = [h]
         for t in range(1, self.k - 1):
-            h = self._step(h @ self.W_mix.T, drive[:, t])
+            h = self._step(h @ p['W_mix'].mT, drive[..., t, :])
             hs.append(h)
-        if self.seq2seq: return torch.stack(hs, 1) @ self.W_out.T
-        return h @ self.W_out.T
+        if self.seq2seq: return torch.stack(hs, -2) @ p['W_out'].mT.unsqueeze(-3)
+        return h @ p['W_out'].mT
 
     def neuron_groups(self) -> list:
         return [Neurons(3, [('W_in', 0), ('W_drive', 0), ('W_out', 1)])]
+
+    def hidden_axes(self) -> dict: return {**super().hidden_axes(), 'W_mix': (0, 1)}
+
+    def hyperparameters(self) -> dict: return {**super().hyperparameters(), 'transition': self.transition, 'seq2seq': self.seq2seq}
 
     def extra_repr(self): return super().extra_repr() + f", transition={self.transition!r}, seq2seq={self.seq2seq}"
 
@@ -169,28 +248,162 @@ class DeepPairwiseMLP(CompositionModel):
                 ):
         super().__init__(group_order, k, hidden_dim, init_scale)
         self.depth = (k - 1).bit_length()                     # ceil(log2 k)
-        G, H = group_order, hidden_dim
-        for l in range(1, self.depth + 1):
-            self._weight(f'U{l}', H, G, 2 * G)
-            self._weight(f'V{l}', H, G, 2 * G)
-            self._weight(f'W{l}', H, G, H)
+        self._init_weights()
+
+    @staticmethod
+    def weight_shapes(group_order, k, hidden_dim, **hyper):
+        G, H, out = group_order, hidden_dim, {}
+        for l in range(1, (k - 1).bit_length() + 1): out.update({f'U{l}': (H, G, 2 * G), f'V{l}': (H, G, 2 * G), f'W{l}': (H, G, H)})
+        return out
 
     def block(self, level: int, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         "Pair block $b_\\ell(y, z)$ of `level` (1-based) on `(..., |G|)` tensors."
         U, V, W = (getattr(self, f'{n}{level}') for n in 'UVW')
         return (y @ U.T + z @ V.T).square() @ W
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        self.check_input(X)
-        Z = X
+    def _levels(self, p, X):
+        "Forward through the tree, keeping what the gradient needs: the output and, per level, (pairs y, z, pre-activation S, S^2, odd tail)."
+        Z, saved = X, []
         for l in range(1, self.depth + 1):
-            m = Z.shape[1]; p = m // 2
-            Y = self.block(l, Z[:, 0:2 * p:2], Z[:, 1:2 * p:2])  # (N, p, |G|)
-            Z = torch.cat([Y, Z[:, 2 * p:]], 1) if m % 2 else Y
-        return Z[:, 0]
+            m = Z.shape[-2]; q = m // 2
+            y, z = Z[..., 0:2 * q:2, :], Z[..., 1:2 * q:2, :]
+            S = y @ p[f'U{l}'].mT.unsqueeze(-3) + z @ p[f'V{l}'].mT.unsqueeze(-3)   # (..., N, q, H)
+            A = S * S
+            Y = A @ p[f'W{l}'].unsqueeze(-3)                                         # (..., N, q, |G|)
+            saved.append((y, z, S, A, m % 2))
+            Z = torch.cat([Y, Z[..., 2 * q:, :].expand(*Y.shape[:-2], -1, -1)], -2) if m % 2 else Y
+        return Z[..., 0, :], saved
+
+    def forward_params(self, p, X): return self._levels(p, X)[0]
+
+    @property
+    def fused(self): return True
+
+    def loss_and_grad(self, p, X, Y):
+        out, saved = self._levels(p, X)
+        E = out - Y
+        dZ = (E * (2 / (E.shape[-1] * E.shape[-2]))).unsqueeze(-2)      # (..., N, 1, |G|)
+        grads = {}
+        for l in range(self.depth, 0, -1):
+            y, z, S, A, odd = saved[l - 1]
+            q = S.shape[-2]
+            dY = dZ[..., :q, :]
+            flat = lambda t: t.flatten(-3, -2)                              # (..., N*q, .)
+            grads[f'W{l}'] = flat(A).mT @ flat(dY)
+            dS = (dY @ p[f'W{l}'].mT.unsqueeze(-3)).mul_(S).mul_(2)
+            grads[f'U{l}'], grads[f'V{l}'] = flat(dS).mT @ flat(y), flat(dS).mT @ flat(z)
+            if l > 1:
+                dy, dz = dS @ p[f'U{l}'].unsqueeze(-3), dS @ p[f'V{l}'].unsqueeze(-3)
+                parts = torch.stack([dy, dz], -2).flatten(-3, -2)            # interleave: y1, z1, y2, z2, ...
+                dZ = torch.cat([parts, dZ[..., q:, :]], -2) if odd else parts
+        return _mse(E), {n: grads[n] for n in p}
 
     def neuron_groups(self) -> list:
         return [Neurons(3, [(f'U{l}', 0), (f'V{l}', 0), (f'W{l}', 0)]) for l in range(1, self.depth + 1)]
+
+# %% ../nbs/05_models.ipynb #b021f8f1
+def _arch(m: CompositionModel) -> tuple:
+    "What replicas of one stack must share: the class and every hyperparameter except width and init scale."
+    return (type(m), tuple(sorted((k, v) for k, v in m.hyperparameters().items() if k not in ('hidden_dim', 'init_scale'))))
+
+def _skeleton(m: CompositionModel, **changes) -> CompositionModel:
+    "A model like `m` (with `changes` to its hyperparameters), all weights zero: nothing is drawn from the random generator."
+    h = {**m.hyperparameters(), **changes}
+    s = type(m)(**{**h, 'init_scale': 0.0})
+    s.init_scale = h['init_scale']
+    return s
+
+def _pad(t: torch.Tensor, axes, H: int) -> torch.Tensor:
+    "Zero-pad tensor `t` to size `H` along each of `axes`."
+    shape = list(t.shape)
+    for a in axes: shape[a] = H
+    if shape == list(t.shape): return t
+    out = t.new_zeros(shape)
+    out[tuple(slice(0, n) for n in t.shape)] = t
+    return out
+
+class ReplicaStack(nn.Module):
+    "`R` models of one architecture as one module: every parameter gets a leading replica axis `(R, ...)`, narrower replicas zero-padded to the widest. Input `(N, k, |G|)` (shared) or `(R, N, k, |G|)`, output `(R, N, |G|)`. `ValueError` for an empty list or models of different architectures."
+    def __init__(self, models: list, # `CompositionModel`s of one class with equal `group_order`, `k` and hyperparameters; widths and weights may differ
+                ):
+        super().__init__()
+        models = list(models)
+        if not models: raise ValueError("ReplicaStack needs at least one model")
+        arch = _arch(models[0])
+        for i, m in enumerate(models):
+            if not isinstance(m, CompositionModel): raise ValueError(f"model {i} is a {type(m).__name__}, not a CompositionModel")
+            if _arch(m) != arch: raise ValueError(f"model {i} ({m!r}) differs in architecture from model 0 ({models[0]!r}): only the width, init scale and weights may differ")
+        self.widths = [m.hidden_dim for m in models]
+        H = max(self.widths)
+        axes = models[0].hidden_axes()
+        for name, _ in models[0].named_parameters():
+            parts = [_pad(dict(m.named_parameters())[name].detach(), axes.get(name, ()), H) for m in models]
+            self.register_parameter(name, nn.Parameter(torch.stack(parts)))
+        self.init_scales = [m.init_scale for m in models]
+        self.__dict__['proto'] = _skeleton(models[0], hidden_dim=1)     # the architecture (its own weights are not used)
+        self._axes = axes
+
+    @property
+    def n_replicas(self) -> int: return len(self.widths)
+    @property
+    def k(self) -> int: return self.proto.k
+    @property
+    def group_order(self) -> int: return self.proto.group_order
+    @property
+    def fused(self) -> bool: return self.proto.fused
+
+    def params(self) -> dict: return dict(self.named_parameters())
+
+    def _single(self, X) -> bool: return self.n_replicas == 1 and X.dim() == 3   # one replica, shared input: plain matrix products
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        "Outputs of every replica, `(R, N, |G|)` (`(R, N, k-1, |G|)` for a seq2seq RNN), from `X` `(N, k, |G|)` or `(R, N, k, |G|)`."
+        if self._single(X): return self.proto.forward_params({n: p[0] for n, p in self.named_parameters()}, X).unsqueeze(0)
+        return self.proto.forward_params(self.params(), X)
+
+    def loss_and_grad(self, X, Y) -> tuple:
+        "`(loss (R,), grads)` from the replicas' fused gradient (see `CompositionModel.loss_and_grad`)."
+        if self._single(X) and Y.dim() == 2:
+            loss, g = self.proto.loss_and_grad({n: p.detach()[0] for n, p in self.named_parameters()}, X, Y)
+            return loss[None], {n: v[None] for n, v in g.items()}
+        return self.proto.loss_and_grad({n: p.detach() for n, p in self.named_parameters()}, X, Y)
+
+    def neuron_groups(self) -> list:
+        "The replicas' neuron declarations, with every unit axis moved one to the right past the replica axis."
+        return [Neurons(n.degree, [(name, (axis % self.proto.get_parameter(name).ndim) + 1) for name, axis in n.params])
+                for n in self.proto.neuron_groups()]
+
+    def unpad(self, name: str, t: torch.Tensor, r: int) -> torch.Tensor:
+        "Tensor `t` shaped like one replica's slice of parameter `name`, cut to replica `r`'s own width (a view)."
+        for a in self._axes.get(name, ()): t = t.narrow(a, 0, self.widths[r])
+        return t
+
+    def replica_state_dict(self, r: int, state: dict=None) -> dict:
+        "Replica `r`'s parameters without padding, as the `state_dict` of a model of its own width (copies); from `state` (name -> stacked tensor, e.g. a saved copy of the parameters) instead of the current parameters when given."
+        src = state if state is not None else {n: p.detach() for n, p in self.named_parameters()}
+        return {name: self.unpad(name, src[name][r], r).clone() for name, _ in self.named_parameters()}
+
+    @torch.no_grad()
+    def zero_replica(self, r: int):
+        "Set every parameter of replica `r` to zero: a fixed point of every model here (zero output, zero gradient), so a finished replica stops moving."
+        for p in self.parameters(): p[r].zero_()
+
+    def load_replica_state_dict(self, r: int, state: dict):
+        "Set replica `r` from a state dict of its own width (padding stays zero). `KeyError`/`ValueError` for missing names or wrong shapes."
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                t = torch.as_tensor(state[name]).to(p.device, p.dtype)
+                H = p.shape[1 + self._axes[name][0]] if self._axes.get(name) else None
+                p[r].copy_(_pad(t, self._axes.get(name, ()), H) if H else t)
+
+    def replica(self, r: int) -> CompositionModel:
+        "Replica `r` as a model of its own (a copy, on the stack's device and dtype)."
+        p = next(self.parameters())
+        m = _skeleton(self.proto, hidden_dim=self.widths[r], init_scale=self.init_scales[r]).to(device=p.device, dtype=p.dtype)
+        m.load_state_dict(self.replica_state_dict(r))
+        return m
+
+    def extra_repr(self): return f"{type(self.proto).__name__} x {self.n_replicas}, widths={self.widths}"
 
 # %% ../nbs/05_models.ipynb #6885dfcb
 MODEL_TYPES = {
@@ -203,11 +416,8 @@ _MODEL_CLASSES = {'TwoLayerNet': TwoLayerNet, 'SequentialMLP': SequentialMLP, 'Q
                   'DeepPairwiseMLP': DeepPairwiseMLP}
 _ALL_KEYS = {key: d for spec in MODEL_TYPES.values() for key, d in spec.items()}
 
-def build_model(model_cfg: dict, # `{'type': ..., 'hidden_dim': ..., ...}`: keys from `MODEL_TYPES[type]`
-                group_order: int, # $|G|$
-                k: int, # number of group elements composed
-               ) -> CompositionModel:
-    "Model described by `model_cfg` (weights from torch's global generator: seed it first). `ValueError` naming the bad key or value; keys of other model types are accepted only at their default (or `None`)."
+def _resolve_model_cfg(model_cfg: dict, k: int) -> tuple:
+    "(type, constructor arguments) of a model config; `ValueError` naming the bad key or value."
     cfg = dict(model_cfg)
     typ = cfg.pop('type', None)
     if typ not in MODEL_TYPES: raise ValueError(f"model.type must be one of {', '.join(MODEL_TYPES)}, got {typ!r}")
@@ -221,10 +431,26 @@ def build_model(model_cfg: dict, # `{'type': ..., 'hidden_dim': ..., ...}`: keys
             raise ValueError(f"model.{key}={v!r} does not apply to {typ} (only to {', '.join(owners)})")
     args = {key: d if cfg.get(key) is None else cfg[key] for key, d in spec.items()}
     if args['hidden_dim'] is None: raise ValueError(f"model.hidden_dim is required for {typ}")
-    if typ == 'TwoLayerNet':
-        if k != 2: raise ValueError(f"TwoLayerNet composes pairs: k must be 2, got {k} (use SequentialMLP, QuadraticRNN or DeepPairwiseMLP)")
-        return TwoLayerNet(group_order, **args)
+    if typ == 'TwoLayerNet' and k != 2:
+        raise ValueError(f"TwoLayerNet composes pairs: k must be 2, got {k} (use SequentialMLP, QuadraticRNN or DeepPairwiseMLP)")
+    return typ, args
+
+def build_model(model_cfg: dict, # `{'type': ..., 'hidden_dim': ..., ...}`: keys from `MODEL_TYPES[type]`
+                group_order: int, # $|G|$
+                k: int, # number of group elements composed
+               ) -> CompositionModel:
+    "Model described by `model_cfg` (weights from torch's global generator: seed it first). `ValueError` naming the bad key or value; keys of other model types are accepted only at their default (or `None`)."
+    typ, args = _resolve_model_cfg(model_cfg, k)
+    if typ == 'TwoLayerNet': return TwoLayerNet(group_order, **args)
     return _MODEL_CLASSES[typ](group_order, k, **args)
+
+def count_parameters(model_cfg: dict, # as for `build_model`
+                     group_order: int, # $|G|$
+                     k: int, # number of group elements composed
+                    ) -> int:
+    "Number of parameters `build_model(model_cfg, group_order, k)` would have, computed from the shapes without allocating anything (so a size check can come first). `ValueError` as `build_model`."
+    typ, args = _resolve_model_cfg(model_cfg, k)
+    return sum(r * c for r, c, _ in _MODEL_CLASSES[typ].weight_shapes(group_order, k, args['hidden_dim']).values())
 
 # %% ../nbs/05_models.ipynb #5ff17fbb
 def flops_per_sample(model: CompositionModel) -> int:

@@ -9,13 +9,27 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['OPTIMIZER_NAMES', 'PerNeuronSGD', 'HybridRNNOptimizer', 'resolve_optimizer_name', 'build_optimizer']
+__all__ = ['OPTIMIZER_NAMES', 'OPTIMIZER_OPTIONS', 'LeanOptimizer', 'PerNeuronSGD', 'Adam', 'HybridRNNOptimizer',
+           'resolve_optimizer_name', 'build_optimizer', 'clip_grad_norm_']
 
 # %% ../nbs/06_optimizers.ipynb #3a81bfb4
-def _check_lr(name, lr):
+def _check_lr(name, lr, n_replicas=None):
+    "A positive finite float, or (for a replica stack) a float64 tensor of `n_replicas` such values; `ValueError` otherwise."
+    if n_replicas is not None and not isinstance(lr, (int, float)):
+        t = torch.as_tensor(lr, dtype=torch.float64).reshape(-1)
+        if t.numel() != n_replicas: raise ValueError(f"{name} must be one number or one per replica ({n_replicas}), got {t.numel()}")
+        if not (torch.isfinite(t) & (t > 0)).all(): raise ValueError(f"{name} must be positive finite numbers, got {t.tolist()}")
+        return t
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {lr!r}")
     return float(lr)
+
+def _check_nonneg(name, v, hi=None):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (hi is not None and v >= hi):
+        raise ValueError(f"{name} must be a finite number >= 0{f' and < {hi:g}' if hi is not None else ''}, got {v!r}")
+    return float(v)
+
+def _n_replicas(model) -> int | None: return getattr(model, 'n_replicas', None)
 
 def _declared(model: nn.Module):
     "Validated neuron declarations of `model` -> (list of param-group dicts, list of undeclared (name, param))."
@@ -37,66 +51,175 @@ def _declared(model: nn.Module):
         groups.append({'params': params, 'axes': axes, 'degree': int(n.degree)})
     return groups, [(name, p) for name, p in named.items() if name not in seen]
 
+# %% ../nbs/06_optimizers.ipynb #e0c4ded3
+def _unwrapped(f): return getattr(f, '__wrapped__', f)
+
+class LeanOptimizer(torch.optim.Optimizer):
+    "A `torch.optim.Optimizer` whose bookkeeping methods skip the `torch._dynamo` import of torch's wrapped versions (same eager behaviour)."
+    def add_param_group(self, param_group: dict): return _unwrapped(torch.optim.Optimizer.add_param_group)(self, param_group)
+    def zero_grad(self, set_to_none: bool=True): return _unwrapped(torch.optim.Optimizer.zero_grad)(self, set_to_none)
+    def state_dict(self) -> dict: return _unwrapped(torch.optim.Optimizer.state_dict)(self)
+    def load_state_dict(self, state_dict: dict): return _unwrapped(torch.optim.Optimizer.load_state_dict)(self, state_dict)
+
 # %% ../nbs/06_optimizers.ipynb #b5e605a7
 _NORM_FLOOR = 1e-12
 
-def _unit_sq_norms(p, axis):
-    "Sum of squares of each slice of `p` along `axis`: shape `(p.shape[axis],)`."
-    return p.square().sum(tuple(d for d in range(p.ndim) if d != axis))
+def _unit_sq_norms(p, axis, replica: bool=False):
+    "Sum of squares of each slice of `p` along `axis`: shape `(p.shape[axis],)`, or `(R, p.shape[axis])` keeping the replica axis 0."
+    keep = {axis, 0} if replica else {axis}
+    rest = tuple(d for d in range(p.ndim) if d not in keep)
+    if len(rest) == 1: return torch.linalg.vecdot(p, p, dim=rest[0])    # one kernel instead of square + sum
+    return p.square().sum(rest)
 
-def _along(v, ndim, axis):
-    "View the vector `v` so that it broadcasts along `axis` of an `ndim`-dimensional tensor."
+def _along(v, ndim, axis, replica: bool=False):
+    "View `v` (`(n,)`, or `(R, n)` with `replica`) so that it broadcasts along `axis` (and the replica axis 0) of an `ndim`-dimensional tensor."
     shape = [1] * ndim; shape[axis] = -1
+    if replica: shape[0] = v.shape[0]
     return v.view(shape)
 
-class PerNeuronSGD(torch.optim.Optimizer):
-    "SGD whose step for hidden unit $i$ is scaled by $\\|\\theta_i\\|^{2-D}$, from `model.neuron_groups()`; undeclared parameters get plain SGD. `TypeError` if the model declares no neurons, `ValueError` for a bad `lr` or declaration."
+class PerNeuronSGD(LeanOptimizer):
+    "SGD whose step for hidden unit $i$ is scaled by $\\|\\theta_i\\|^{e}$ ($e = 2 - D$ by default) from `model.neuron_groups()`, with optional momentum and weight decay; undeclared parameters get plain SGD. Works on one model or a `ReplicaStack` (then `lr` may be one value per replica). `TypeError` if the model declares no neurons (unless `exponent=0`), `ValueError` for a bad `lr`, `momentum`, `weight_decay` or declaration."
     def __init__(self,
-                 model: nn.Module, # a model with `neuron_groups()`, e.g. any `group_agf.models` model
-                 lr: float, # base learning rate $\eta$
+                 model: nn.Module, # a model with `neuron_groups()`, e.g. any `group_agf.models` model or a `ReplicaStack`
+                 lr, # base learning rate $\eta$: a float, or for a `ReplicaStack` one per replica (sequence or tensor of shape `(R,)`)
+                 momentum: float=0.0, # heavy-ball momentum $\mu \in [0, 1)$
+                 weight_decay: float=0.0, # L2 penalty $\lambda$ added to the gradient
+                 exponent: float|None=None, # the step-scale exponent $e$ for every declaration; `None`: $2 - D$ of each; 0: plain SGD
                  include_undeclared: bool=True, # also train the undeclared parameters, with plain SGD
                 ):
-        lr = _check_lr('lr', lr)
-        groups, rest = _declared(model)
-        if include_undeclared and rest: groups.append({'params': [p for _, p in rest], 'axes': None, 'degree': None})
+        self.n_replicas = _n_replicas(model)
+        lr = _check_lr('lr', lr, self.n_replicas)
+        momentum, weight_decay = _check_nonneg('momentum', momentum, 1.0), _check_nonneg('weight_decay', weight_decay)
+        if exponent is not None and (isinstance(exponent, bool) or not isinstance(exponent, (int, float)) or not math.isfinite(exponent)):
+            raise ValueError(f"exponent must be a finite number or None, got {exponent!r}")
+        if exponent == 0 and not callable(getattr(model, 'neuron_groups', None)):
+            groups, rest = [], list(model.named_parameters())
+        else: groups, rest = _declared(model)
+        for g in groups: g['exponent'] = float(2 - g['degree'] if exponent is None else exponent)
+        if include_undeclared and rest: groups.append({'params': [p for _, p in rest], 'axes': None, 'degree': None, 'exponent': 0.0})
         if not groups: raise ValueError(f"{type(model).__name__} has no parameters to optimize")
-        super().__init__(groups, dict(lr=lr))
+        super().__init__(groups, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
-    @torch.no_grad()
+    def _lr_as(self, lr, like):
+        "The per-replica learning-rate tensor `lr` in the dtype and on the device of `like` (cached until `lr` is replaced)."
+        key = (id(lr), like.dtype, like.device)
+        c = self.__dict__.setdefault('_lr_cache', {})
+        if key not in c: c.clear(); c[key] = (lr, lr.to(like))
+        return c[key][1]
+
+    def _scales(self, g):
+        "Per-parameter step multipliers of group `g` (broadcastable to each parameter; None means 1), the learning rate included."
+        lr, e, params, R = g['lr'], g['exponent'], g['params'], self.n_replicas is not None
+        lr_t = torch.is_tensor(lr)
+        if e == 0:
+            return [_along(self._lr_as(lr, p), p.ndim, 0) if lr_t else None for p in params]
+        sq = None
+        for p, ax in zip(params, g['axes']):
+            s = _unit_sq_norms(p, ax, R)
+            sq = s if sq is None else sq.add_(s)
+        scale = sq.clamp_min_(_NORM_FLOOR).pow_(e / 2)                 # ||theta_i||^e, shape (H,) or (R, H)
+        if lr_t: scale = scale.mul_(self._lr_as(lr, scale)[:, None])
+        return [_along(scale, p.ndim, ax, R) for p, ax in zip(params, g['axes'])]
+
     def step(self, closure=None):
         "One update of every parameter that has a gradient; returns the closure's loss if a closure is given."
         loss = None
         if closure is not None:
             with torch.enable_grad(): loss = closure()
-        for g in self.param_groups:
-            lr, D, params = g['lr'], g['degree'], g['params']
-            if D is None or D == 2:                              # plain SGD (scale ||theta_i||^0 = 1)
-                for p in params:
-                    if p.grad is not None: p.add_(p.grad, alpha=-lr)
-                continue
-            sq = None
-            for p, ax in zip(params, g['axes']):
-                s = _unit_sq_norms(p, ax)
-                sq = s if sq is None else sq.add_(s)
-            scale = sq.clamp_min_(_NORM_FLOOR).pow_((2 - D) / 2)  # ||theta_i||^(2-D), shape (H,)
-            for p, ax in zip(params, g['axes']):
-                if p.grad is not None: p.addcmul_(p.grad, _along(scale, p.ndim, ax), value=-lr)
+        self.update()
         return loss
 
+    @torch.no_grad()
+    def update(self):
+        "The step itself, without torch's optimizer hooks and profiler wrapper around `step` (the training loop's hot path)."
+        for g in self.param_groups:
+            lr, mu, wd = g['lr'], g['momentum'], g['weight_decay']
+            alpha = -1.0 if torch.is_tensor(lr) else -lr                  # a tensor lr is folded into the scales
+            for p, s in zip(g['params'], self._scales(g)):
+                if p.grad is None: continue
+                d = p.grad if wd == 0 else p.grad.add(p, alpha=wd)
+                if mu != 0:
+                    d = d if s is None else d * s
+                    st = self.state[p]
+                    if 'momentum_buffer' not in st: st['momentum_buffer'] = d.clone()
+                    else: st['momentum_buffer'].mul_(mu).add_(d)
+                    p.add_(st['momentum_buffer'], alpha=alpha)
+                elif s is None: p.add_(d, alpha=alpha)
+                else: p.addcmul_(d, s, value=alpha)
+
+# %% ../nbs/06_optimizers.ipynb #a730216e
+class Adam(LeanOptimizer):
+    "Adam (`decoupled=False`) or AdamW (`decoupled=True`) over `params`, as `torch.optim.Adam`/`AdamW`, with one learning rate per replica when `n_replicas` is given (parameters with a leading replica axis). `ValueError` for a bad `lr`, `betas`, `eps` or `weight_decay`."
+    def __init__(self,
+                 params, # parameters (or param-group dicts) to optimize
+                 lr, # learning rate: a float, or with `n_replicas` one per replica (shape `(R,)`)
+                 betas=(0.9, 0.999), # coefficients of the running averages of the gradient and its square, each in [0, 1)
+                 eps: float=1e-8, # added to the denominator
+                 weight_decay: float=0.0, # L2 penalty (`decoupled=False`) or decoupled decay rate (`decoupled=True`)
+                 decoupled: bool=False, # AdamW's decoupled weight decay
+                 n_replicas: int|None=None, # number of replicas along axis 0 of every parameter, or None for a plain model
+                ):
+        self.n_replicas = n_replicas
+        lr = _check_lr('lr', lr, n_replicas)
+        b = tuple(betas) if isinstance(betas, (list, tuple)) else ()
+        if len(b) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x < 1 for x in b):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        eps, weight_decay = _check_nonneg('eps', eps), _check_nonneg('weight_decay', weight_decay)
+        super().__init__(params, dict(lr=lr, betas=(float(b[0]), float(b[1])), eps=eps, weight_decay=weight_decay, decoupled=bool(decoupled)))
+
+    def step(self, closure=None):
+        "One Adam step of every parameter that has a gradient; returns the closure's loss if a closure is given."
+        loss = None
+        if closure is not None:
+            with torch.enable_grad(): loss = closure()
+        self.update()
+        return loss
+
+    @torch.no_grad()
+    def update(self):
+        "The step itself, without torch's optimizer hooks and profiler wrapper (the training loop's hot path)."
+        for g in self.param_groups:
+            lr, (b1, b2), eps, wd = g['lr'], g['betas'], g['eps'], g['weight_decay']
+            lr_t = torch.is_tensor(lr)
+            for p in g['params']:
+                if p.grad is None: continue
+                st = self.state[p]
+                if not st:
+                    st['step'] = torch.tensor(0.0)
+                    st['exp_avg'] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    st['exp_avg_sq'] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                lr_p = _along(lr.to(p), p.ndim, 0) if lr_t else lr
+                st['step'] += 1
+                grad = p.grad
+                if wd != 0:
+                    if g['decoupled']: p.mul_(1 - lr_p * wd)
+                    else: grad = grad.add(p, alpha=wd)
+                st['exp_avg'].lerp_(grad, 1 - b1)
+                st['exp_avg_sq'].mul_(b2).addcmul_(grad, grad, value=1 - b2)
+                step = st['step'].item()
+                bc1, bc2_sqrt = 1 - b1 ** step, (1 - b2 ** step) ** 0.5
+                denom = (st['exp_avg_sq'].sqrt() / bc2_sqrt).add_(eps)
+                if lr_t: p.addcmul_(st['exp_avg'] / denom, lr_p, value=-1 / bc1)
+                else: p.addcdiv_(st['exp_avg'], denom, value=-lr / bc1)
+
 # %% ../nbs/06_optimizers.ipynb #1975d062
-class HybridRNNOptimizer(torch.optim.Optimizer):
-    "Per-neuron scaled SGD on the declared parameters plus `torch.optim.Adam` on the undeclared ones (the RNN's $W_{mix}$). `ValueError` if the model has no undeclared parameter."
+class HybridRNNOptimizer(LeanOptimizer):
+    "Per-neuron scaled SGD on the declared parameters plus `Adam` on the undeclared ones (the RNN's $W_{mix}$); works on a model or a `ReplicaStack`. `ValueError` if the model has no undeclared parameter, or for bad rates or betas."
     def __init__(self,
                  model: nn.Module, # a model with `neuron_groups()` and at least one undeclared parameter
-                 lr: float, # learning rate of the per-neuron SGD part
-                 adam_lr: float|None=None, # learning rate of the Adam part; `None`: same as `lr`
+                 lr, # learning rate of the per-neuron SGD part (one per replica allowed)
+                 adam_lr=None, # learning rate of the Adam part; `None`: same as `lr`
                  betas: tuple=(0.9, 0.999), # Adam's `betas`
                  eps: float=1e-8, # Adam's `eps`
+                 momentum: float=0.0, # momentum of the per-neuron SGD part
+                 weight_decay: float=0.0, # L2 weight decay of both parts
+                 exponent: float|None=None, # step-scale exponent of the per-neuron part (see `PerNeuronSGD`)
                 ):
         _, rest = _declared(model)
         if not rest: raise ValueError(f"hybrid optimizer: {type(model).__name__} has no undeclared parameters for Adam (use per_neuron)")
-        self.per_neuron = PerNeuronSGD(model, lr, include_undeclared=False)
-        self.adam = torch.optim.Adam([p for _, p in rest], lr=_check_lr('adam_lr', lr if adam_lr is None else adam_lr), betas=betas, eps=eps)
+        self.per_neuron = PerNeuronSGD(model, lr, momentum=momentum, weight_decay=weight_decay, exponent=exponent, include_undeclared=False)
+        alr = _check_lr('adam_lr', lr if adam_lr is None else adam_lr, _n_replicas(model))
+        self.adam = Adam([p for _, p in rest], lr=alr, betas=betas, eps=eps, weight_decay=weight_decay, n_replicas=_n_replicas(model))
         super().__init__(self.per_neuron.param_groups + self.adam.param_groups, {})
         self._link()
 
@@ -110,9 +233,13 @@ class HybridRNNOptimizer(torch.optim.Optimizer):
         loss = None
         if closure is not None:
             with torch.enable_grad(): loss = closure()
-        self.per_neuron.step()
-        self.adam.step()
+        self.update()
         return loss
+
+    def update(self):
+        "Both parts' steps, without torch's optimizer hooks (the training loop's hot path)."
+        self.per_neuron.update()
+        self.adam.update()
 
     def state_dict(self) -> dict:
         "`{'per_neuron': ..., 'adam': ...}`: the two parts' state dicts."
@@ -127,7 +254,11 @@ class HybridRNNOptimizer(torch.optim.Optimizer):
         self._link()
 
 # %% ../nbs/06_optimizers.ipynb #f36bc67e
-OPTIMIZER_NAMES = ('auto', 'per_neuron', 'hybrid', 'adam', 'sgd')
+OPTIMIZER_NAMES = ('auto', 'per_neuron', 'hybrid', 'adam', 'adamw', 'sgd')
+OPTIMIZER_OPTIONS = {'per_neuron': ('momentum', 'weight_decay', 'exponent'),
+                     'hybrid': ('adam_lr', 'betas', 'momentum', 'weight_decay', 'exponent'),
+                     'adam': ('betas', 'weight_decay'), 'adamw': ('betas', 'weight_decay'),
+                     'sgd': ('momentum', 'weight_decay')}  # concrete optimizer -> the options it takes
 
 def resolve_optimizer_name(name: str, # one of `OPTIMIZER_NAMES`
                            model: nn.Module, # the model to train
@@ -139,13 +270,27 @@ def resolve_optimizer_name(name: str, # one of `OPTIMIZER_NAMES`
     return 'adam' if _declared(model)[1] else 'per_neuron'
 
 def build_optimizer(name: str, # one of `OPTIMIZER_NAMES`
-                    model: nn.Module, # the model to train
-                    lr: float, # learning rate
-                    **kwargs, # passed to the optimizer's constructor (e.g. `adam_lr` for `hybrid`, `betas` for `adam`)
+                    model: nn.Module, # the model to train (a model or a `ReplicaStack`)
+                    lr, # learning rate (for a `ReplicaStack`: a float or one per replica)
+                    **options, # options of the chosen optimizer, see `OPTIMIZER_OPTIONS` (e.g. `momentum`, `betas`, `adam_lr`)
                    ) -> torch.optim.Optimizer:
-    "A `torch.optim.Optimizer` over all of `model`'s parameters. `ValueError` for an unknown name or a bad `lr`."
+    "A `torch.optim.Optimizer` over all of `model`'s parameters. `ValueError` for an unknown name, an option the optimizer does not take, or a bad value."
     name = resolve_optimizer_name(name, model)
-    if name == 'per_neuron': return PerNeuronSGD(model, lr, **kwargs)
-    if name == 'hybrid': return HybridRNNOptimizer(model, lr, **kwargs)
-    lr = _check_lr('lr', lr)
-    return (torch.optim.Adam if name == 'adam' else torch.optim.SGD)(model.parameters(), lr=lr, **kwargs)
+    bad = [k for k in options if k not in OPTIMIZER_OPTIONS[name]]
+    if bad: raise ValueError(f"optimizer {name!r} takes no option {bad[0]!r}; its options: {', '.join(OPTIMIZER_OPTIONS[name])}")
+    if name == 'per_neuron': return PerNeuronSGD(model, lr, **options)
+    if name == 'sgd': return PerNeuronSGD(model, lr, exponent=0, **options)
+    if name == 'hybrid': return HybridRNNOptimizer(model, lr, **options)
+    return Adam(model.parameters(), lr, decoupled=name == 'adamw', n_replicas=_n_replicas(model), **options)
+
+# %% ../nbs/06_optimizers.ipynb #5c321520
+def clip_grad_norm_(grads: list, # gradient tensors (changed in place)
+                    max_norm: float, # largest allowed joint norm
+                    n_replicas: int|None=None, # replicas along axis 0 of every gradient: clip each replica on its own
+                   ) -> torch.Tensor:
+    "Scale `grads` in place so that their joint 2-norm is at most `max_norm` (per replica when `n_replicas` is given); returns the norms before clipping (shape `()` or `(R,)`)."
+    flat = [g.reshape(-1) if n_replicas is None else g.reshape(g.shape[0], -1) for g in grads]
+    norm = torch.stack([torch.linalg.vecdot(f, f) for f in flat]).sum(0).sqrt_()
+    coef = (max_norm / (norm + 1e-6)).clamp_(max=1.0)
+    for g in grads: g.mul_(coef if n_replicas is None else _along(coef, g.ndim, 0))
+    return norm

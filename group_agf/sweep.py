@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import yaml
 from .groups import atomic_write
-from .train import Config, ConfigError, load_config, config_hash, train, PRESETS
+from .train import Config, ConfigError, load_config, config_hash, train, train_many, pack_key, max_replicas, TrainingInterrupted, PRESETS
 
 # %% auto #0
 __all__ = ['IN_TEST', 'EXAMPLE_SWEEPS', 'DONE_STATUSES', 'SUCCESS_STATUSES', 'SweepError', 'load_sweep', 'SweepRun',
            'expand_sweep', 'runs_table', 'run_state', 'visible_gpus', 'LocalExecutor', 'DaskExecutor', 'SweepResult',
-           'run_sweep', 'aggregate', 'summarize', 'save_figure', 'plot_metric', 'width_boundary', 'plot_heatmap',
-           'plot_sweep', 'sweep_main', 'summarize_main']
+           'plan_tasks', 'run_sweep', 'aggregate', 'summarize', 'save_figure', 'plot_metric', 'width_boundary',
+           'plot_heatmap', 'plot_sweep', 'sweep_main', 'summarize_main']
 
 # %% ../nbs/09_sweep.ipynb #22202a3b
 IN_TEST = bool(os.environ.get('IN_TEST'))
@@ -344,13 +344,33 @@ def _train_run(config: Config, run_dir: Path):
     "The default run function: `train` into exactly `run_dir`, silently."
     return train(config, run_dir=run_dir, progress=False, quiet=True)
 
-def _execute_run(run_id: str, config: dict, run_dir: str, run_fn: Optional[Callable] = None) -> dict:
-    "Run one config into `run_dir` and return a small record {run_id, status, final_train_loss, wall_time_s, error, worker}; never raises for a failing run."
+def _resumable(run_dir: Path) -> bool: return (run_dir / 'INCOMPLETE').exists() and (run_dir / 'resume.pt').exists()
+
+def _resume_run(config: Config, run_dir: Path):
+    "Continue an unfinished run from its `resume.pt`; start it over when that state cannot be used."
+    try: return train(resume=run_dir, progress=False, quiet=True)
+    except ConfigError:
+        shutil.rmtree(run_dir)
+        return _train_run(config, run_dir)
+
+def _record(run_id, m, wall, error=None) -> dict:
+    return dict(run_id=run_id, status=m.get('status', 'complete') if error is None else 'failed',
+                final_train_loss=m.get('final_train_loss'), wall_time_s=wall, error=error)
+
+def _write_worker(rd: Path, rec: dict):
+    if rd.is_dir():
+        try: _atomic_text(rd / 'worker.json', json.dumps({**rec['worker'], 'wall_time_s': rec['wall_time_s']}, indent=1))
+        except OSError: pass
+
+def _execute_run(run_id: str, config: dict, run_dir: str, run_fn: Optional[Callable] = None, resume: bool = False) -> dict:
+    "Run one config into `run_dir` (continuing it from `resume.pt` when `resume` and it has one) and return a small record {run_id, status, final_train_loss, wall_time_s, error, worker}; never raises for a failing run."
     rd, t0 = Path(run_dir), time.perf_counter()
     info = _worker_info()
     try:
-        if rd.exists(): shutil.rmtree(rd)
-        res = (run_fn or _train_run)(load_config(config), rd)
+        if resume and run_fn is None and _resumable(rd): res = _resume_run(load_config(config), rd)
+        else:
+            if rd.exists(): shutil.rmtree(rd)
+            res = (run_fn or _train_run)(load_config(config), rd)
         m = res.metrics if hasattr(res, 'metrics') else dict(res or {})
         rec = dict(run_id=run_id, status=m.get('status', 'complete'), final_train_loss=m.get('final_train_loss'),
                    wall_time_s=time.perf_counter() - t0, error=None)
@@ -361,10 +381,31 @@ def _execute_run(run_id: str, config: dict, run_dir: str, run_fn: Optional[Calla
         except OSError: pass
         rec = dict(run_id=run_id, status='failed', final_train_loss=None, wall_time_s=wall, error=err)
     rec['worker'] = info
-    if rd.is_dir():
-        try: _atomic_text(rd / 'worker.json', json.dumps({**info, 'wall_time_s': rec['wall_time_s']}, indent=1))
-        except OSError: pass
+    _write_worker(rd, rec)
     return rec
+
+def _execute_pack(run_ids: list, configs: list, run_dirs: list, resume: bool = True) -> list:
+    "Run configs that share a `pack_key` into their folders, fresh ones as one `train_many` pack and resumable ones on their own; one record per run (see `_execute_run`), never raises for failing runs."
+    dirs = [Path(r) for r in run_dirs]
+    fresh = [i for i, rd in enumerate(dirs) if not (resume and _resumable(rd))]
+    recs = {i: _execute_run(run_ids[i], configs[i], run_dirs[i], resume=True) for i in range(len(dirs)) if i not in fresh}
+    if len(fresh) > 1:
+        info, t0 = _worker_info(), time.perf_counter()
+        for i in fresh:
+            if dirs[i].exists(): shutil.rmtree(dirs[i])
+        try:
+            out = train_many([load_config(configs[i]) for i in fresh], run_dirs=[dirs[i] for i in fresh],
+                             progress=False, quiet=True, max_pack=len(fresh))
+        except TrainingInterrupted: raise
+        except Exception: out = None                       # find the run that fails: one at a time
+        if out is not None:
+            wall = time.perf_counter() - t0
+            for i, res in zip(fresh, out):
+                recs[i] = {**_record(run_ids[i], res.metrics, wall), 'worker': info}
+                _write_worker(dirs[i], recs[i])
+            fresh = []
+    for i in fresh: recs[i] = _execute_run(run_ids[i], configs[i], run_dirs[i])
+    return [recs[i] for i in range(len(dirs))]
 
 # %% ../nbs/09_sweep.ipynb #7b17483c
 _THREAD_VARS = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'NUMEXPR_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS')
@@ -426,8 +467,10 @@ class LocalExecutor(cf.ProcessPoolExecutor):
         procs = list((getattr(self, '_processes', None) or {}).values())
         self.shutdown(wait=False, cancel_futures=True)
         for p in procs:
-            if p.is_alive(): p.terminate()
-        for p in procs: p.join(timeout=5)
+            if p.is_alive(): p.terminate()          # SIGTERM: a training worker stops at the end of its epoch and saves resume.pt
+        for p in procs: p.join(timeout=10)
+        for p in procs:
+            if p.is_alive(): p.kill()
 
     def __repr__(self): return f"LocalExecutor(workers={self.workers}, gpus={self.gpu_ids or 'none'}, threads_per_worker={self.threads})"
 
@@ -518,6 +561,32 @@ def _local_plan(workers, gpus, n_todo: int) -> tuple:
     n = int(workers) if workers else (len(ids) or os.cpu_count() or 1)
     return max(1, min(n, n_todo)), ids
 
+def plan_tasks(todo: list, # `SweepRun`s to execute
+               sweep_dir, # the sweep folder (unfinished runs there with a `resume.pt` are resumed on their own)
+               workers: Optional[int] = None, # as for `run_sweep`
+               gpus='auto', # as for `run_sweep`
+               pack: str = 'auto', # 'auto': pack runs with equal `pack_key`; 'off': one run per task
+               resume: bool = True, # resume unfinished runs
+              ) -> list:
+    "The tasks of a sweep, lists of `SweepRun`s: with `pack='auto'` the runs with equal `group_agf.train.pack_key` in packs of at most `max_replicas` (judged for the GPU when there is one), split so that every worker gets work; resumable runs alone. `ValueError` for a bad `pack`."
+    if pack not in ('auto', 'off'): raise ValueError(f"pack must be 'auto' or 'off', got {pack!r}")
+    if pack == 'off': return [[r] for r in todo]
+    n_slots, ids = _local_plan(workers, gpus, len(todo))
+    dev = _torch().device('cuda' if ids else 'cpu')
+    groups, tasks = {}, []
+    for r in todo:
+        if resume and _resumable(Path(sweep_dir) / 'runs' / r.run_id): tasks.append([r])
+        else: groups.setdefault(pack_key(r.config), []).append(r)
+    for g in groups.values():
+        n = max(math.ceil(len(g) / max_replicas(g[0].config, dev)), min(n_slots, len(g)))
+        size = math.ceil(len(g) / n)
+        tasks += [g[j:j + size] for j in range(0, len(g), size)]
+    return tasks
+
+def _torch():
+    import torch
+    return torch
+
 def _make_executor(executor, workers, gpus, scheduler, n_todo):
     "(executor, owned): build 'local' / 'dask' executors (owned: shut down here) or take the given one."
     if isinstance(executor, cf.Executor): return executor, False
@@ -546,8 +615,9 @@ def run_sweep(spec: Union[str, os.PathLike, dict], # an `EXAMPLE_SWEEPS` name, a
               run_fn: Optional[Callable] = None, # `run_fn(config, run_dir)` instead of `train` (must be picklable for process pools)
               summarize_results: bool = True, # write summary.csv and aggregate.csv at the end
               plots: bool = True, # with `summarize_results`: also write the figures
+              pack: str = 'auto', # 'auto': runs that can share a pack train as one (see `plan_tasks`); 'off': one by one
              ) -> SweepResult:
-    "Expand, validate and execute a sweep into `out_dir/runs/<run_id>/`; `SweepError` (every problem at once) before anything runs. Failing runs are recorded, not raised; Ctrl-C raises `KeyboardInterrupt` after stopping cleanly."
+    "Expand, validate and execute a sweep into `out_dir/runs/<run_id>/`; `SweepError` (every problem at once) before anything runs. Failing runs are recorded, not raised; unfinished runs are resumed; Ctrl-C raises `KeyboardInterrupt` after stopping cleanly."
     spec = load_sweep(spec)
     runs = expand_sweep(spec)
     sweep_dir = Path(out_dir) if out_dir is not None else Path('sweeps_out') / spec.get('name', 'sweep')
@@ -559,31 +629,39 @@ def run_sweep(spec: Union[str, os.PathLike, dict], # an `EXAMPLE_SWEEPS` name, a
     todo = [r for r in runs if r.run_id not in skipped]
     completed, failed = [], []
     if todo:
-        ex, owned = _make_executor(executor, workers, gpus, scheduler, len(todo))
+        tasks = plan_tasks(todo, sweep_dir, workers, gpus, 'off' if run_fn is not None else pack, resume)
+        ex, owned = _make_executor(executor, workers, gpus, scheduler, len(tasks))
         n_workers = getattr(ex, 'workers', None) or getattr(ex, '_max_workers', None)
         show = progress if progress is not None else (not IN_TEST and (sys.stdout.isatty() or _in_notebook()))
         bar = _Progress(len(todo), show, len(skipped))
         futs, interrupted = {}, False
         try:
-            for r in todo:
-                futs[ex.submit(_execute_run, r.run_id, r.config.to_dict(), str((sweep_dir / 'runs' / r.run_id).resolve()), run_fn)] = r
+            def folder(r): return str((sweep_dir / 'runs' / r.run_id).resolve())
+            for task in tasks:
+                if run_fn is not None: f = ex.submit(_execute_run, task[0].run_id, task[0].config.to_dict(), folder(task[0]), run_fn)
+                else: f = ex.submit(_execute_pack, [r.run_id for r in task], [r.config.to_dict() for r in task], [folder(r) for r in task], resume)
+                futs[f] = task
             pending = set(futs)
-            bar.update(0, 0, 0, min(len(pending), n_workers or len(pending)))
+            running = lambda: sum(len(futs[f]) for f in sorted(pending, key=id)[:n_workers or len(pending)])
+            bar.update(0, 0, 0, running())
             while pending:
                 done, pending = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
                 for f in done:
-                    r = futs[f]
-                    try: rec = f.result()
+                    task = futs[f]
+                    try: recs = f.result()
                     except BaseException as e:  # the worker itself died (killed, out of memory, cluster lost)
                         err = f'{type(e).__name__}: {e}'.splitlines()[0]
                         if isinstance(e, cf.BrokenExecutor):
                             err += ' (a worker process died: out of memory, killed, or a main script that spawned workers cannot import, e.g. code read from stdin)'
-                        _record_failure(sweep_dir / 'runs' / r.run_id, r.run_id, err, ''.join(traceback.format_exception(e)), 0.0)
-                        rec = dict(status='failed', error=err)
-                    (failed if rec['status'] == 'failed' else completed).append(r.run_id)
+                        for r in task:
+                            if run_state(sweep_dir / 'runs' / r.run_id) != 'incomplete' or not _resumable(sweep_dir / 'runs' / r.run_id):
+                                _record_failure(sweep_dir / 'runs' / r.run_id, r.run_id, err, ''.join(traceback.format_exception(e)), 0.0)
+                        recs = [dict(status='failed', error=err)] * len(task)
+                    if isinstance(recs, dict): recs = [recs]
+                    for r, rec in zip(task, recs): (failed if rec['status'] == 'failed' else completed).append(r.run_id)
                 if done:
                     fin = len(completed) + len(failed)
-                    bar.update(fin, len(completed), len(failed), min(len(pending), n_workers or len(pending)))
+                    bar.update(fin, len(completed), len(failed), running())
         except KeyboardInterrupt:
             interrupted = True
             for f in futs: f.cancel()
@@ -881,6 +959,8 @@ def sweep_main(argv: Optional[list] = None) -> int:
     ap.add_argument('--dry-run', action='store_true', help='print the expanded runs and exit')
     ap.add_argument('--resume', action=argparse.BooleanOptionalAction, default=True,
                     help='skip runs already finished in the sweep folder (default); --no-resume runs everything again')
+    ap.add_argument('--pack', choices=['auto', 'off'], default='auto',
+                    help='auto: runs that differ only in seeds, learning rate, init scale or width train as one batched model (default); off: one by one')
     ap.add_argument('--list', action='store_true', help='list the example sweeps and exit')
     try: a = ap.parse_args(argv)
     except SystemExit as e: return int(e.code or 0)
@@ -903,11 +983,14 @@ def sweep_main(argv: Optional[list] = None) -> int:
         print(f"sweep {spec.get('name')}: {len(runs)} runs -> {out}")
         _print_table(t)
         return 0
-    n_done = sum(a.resume and run_state(out / 'runs' / r.run_id) in DONE_STATUSES for r in runs)
+    todo = [r for r in runs if not (a.resume and run_state(out / 'runs' / r.run_id) in DONE_STATUSES)]
+    n_done = len(runs) - len(todo)
     try:
+        tasks = plan_tasks(todo, out, a.workers, a.gpus, a.pack, a.resume) if todo else []
+        packs = f"{_plural(len(tasks), 'pack')} of up to {max(map(len, tasks))} runs, " if a.pack == 'auto' and tasks and len(tasks) < len(todo) else ''
         if a.executor == 'local':
-            n, ids = _local_plan(a.workers, a.gpus, max(1, len(runs) - n_done))
-            where = f"{_plural(n, 'local worker')} on " + (f"GPU{'s' if len(ids) > 1 else ''} {','.join(ids)}" if ids else
+            n, ids = _local_plan(a.workers, a.gpus, max(1, len(tasks)))
+            where = packs + f"{_plural(n, 'local worker')} on " + (f"GPU{'s' if len(ids) > 1 else ''} {','.join(ids)}" if ids else
                                                                      f"CPU ({_plural(max(1, (os.cpu_count() or 1) // n), 'thread')} each)")
         ex = DaskExecutor(a.scheduler, a.workers) if a.executor == 'dask' else 'local'
         if isinstance(ex, DaskExecutor): where = f'dask at {ex.client.scheduler.address} (dashboard {ex.client.dashboard_link})'
@@ -915,7 +998,7 @@ def sweep_main(argv: Optional[list] = None) -> int:
     if n_done == len(runs): where = 'nothing left to run'
     print(f"sweep {spec.get('name')}: {len(runs)} runs, {n_done} already finished; {where} -> {out}", file=sys.stderr)
     try:
-        res = run_sweep(spec, out, executor=ex, workers=a.workers, gpus=a.gpus, resume=a.resume)
+        res = run_sweep(spec, out, executor=ex, workers=a.workers, gpus=a.gpus, resume=a.resume, pack=a.pack)
     except OSError as e:  # the sweep folder itself cannot be written (runs record their own errors)
         _err(prog, f"cannot write the sweep folder {out}: {e.strerror or e}"); return 2
     except KeyboardInterrupt:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_train.ipynb #f280378d
 from __future__ import annotations
-import copy, dataclasses, datetime, hashlib, json, math, os, re, sys, tempfile, time
+import copy, dataclasses, datetime, hashlib, json, math, os, re, shutil, signal, sys, tempfile, threading, time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -12,289 +12,23 @@ import numpy as np
 import torch
 import yaml
 from .groups import get_group, atomic_write
+from .config import *
+from .config import _atomic_write_text, _max_seq, _model_kwargs, _resolve_device, _SECTIONS, _DTYPES
 from .templates import make_template, TEMPLATE_TYPES
 from .data import make_dataset, OnlineSampler
-from .models import build_model, MODEL_TYPES
-from .optimizers import build_optimizer, resolve_optimizer_name
+from .models import build_model, count_parameters, MODEL_TYPES, ReplicaStack
+from .optimizers import build_optimizer, clip_grad_norm_, HybridRNNOptimizer
 from .power import power_spectrum, output_power, theory, analyze_run, plateau_table
 
 # %% auto #0
-__all__ = ['IN_TEST', 'MAX_SEQUENCES', 'PRESETS', 'SMALL_MODEL', 'ConfigError', 'DataConfig', 'ModelConfig', 'TrainingConfig',
-           'OutputConfig', 'Config', 'config_hash', 'list_presets', 'load_config', 'RunResult', 'checkpoint_steps',
-           'train', 'load_run', 'load_checkpoints']
+__all__ = ['IN_TEST', 'SMALL_MODEL', 'FUSED', 'CUDA_GRAPHS', 'RESUME_EVERY', 'DIVERGENCE_FACTOR', 'ENDS_ABOVE', 'RunResult',
+           'checkpoint_steps', 'available_cpus', 'TrainingInterrupted', 'pack_key', 'replica_bytes', 'max_replicas',
+           'plan_packs', 'train_many', 'train', 'load_run', 'load_checkpoints']
 
 # %% ../nbs/07_train.ipynb #eeb7e1fe
 IN_TEST = bool(os.environ.get('IN_TEST'))
 
-# %% ../nbs/07_train.ipynb #06aa1a6e
-class ConfigError(ValueError):
-    "An invalid config: the message is one line naming the key and what is allowed."
-
-@dataclass
-class DataConfig:
-    group: str = 'D3'  # group name, see `group_agf.groups.get_group`
-    k: int = 2  # sequence length (number of elements composed), >= 2
-    template: dict = field(default_factory=lambda: {'type': 'onehot'})  # template spec, see `group_agf.templates.make_template`
-    mode: str = 'exhaustive'  # exhaustive (all |G|^k sequences) | sampled (n_samples sequences) | online (fresh batches)
-    n_samples: Optional[int] = None  # number of sequences for mode=sampled
-    val_fraction: float = 0.0  # held-out fraction of sequences (never trained on); 0 trains on all (the paper's setting)
-    seq2seq: bool = False  # targets for every prefix g1g2, ..., g1...gk (QuadraticRNN only)
-    max_sequences: Optional[int] = None  # exhaustive mode: refuse datasets larger than this (null: 2,000,000)
-    seed: int = 0  # seed for sampling sequences, the split and random templates
-
-@dataclass
-class ModelConfig:
-    type: str = 'TwoLayerNet'  # TwoLayerNet | SequentialMLP | QuadraticRNN | DeepPairwiseMLP
-    hidden_dim: int = 128  # hidden width
-    init_scale: float = 1e-2  # weights ~ init_scale * N(0, 1/fan_in)
-    nonlinearity: str = 'square'  # TwoLayerNet only
-    transition: str = 'quadratic'  # QuadraticRNN only: quadratic | multiplicative
-
-@dataclass
-class TrainingConfig:
-    optimizer: str = 'auto'  # auto | per_neuron | hybrid | adam | sgd
-    lr: float = 0.01  # learning rate
-    epochs: int = 1000  # offline modes: passes over the dataset
-    steps: Optional[int] = None  # online mode: optimizer steps
-    batch_size: Optional[int] = 128  # minibatch size; null = full batch
-    grad_clip: Optional[float] = None  # clip the gradient norm at this value before each step; null = off
-    early_stop: Optional[float] = None  # stop when the loss has fallen by this fraction of its initial value (e.g. 0.999)
-    seed: int = 0  # seed for initialisation and minibatch order
-    device: str = 'auto'  # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
-    checkpoints: Union[str, int] = 'log'  # 'log' (log-spaced) or every N steps
-    n_checkpoints: int = 100  # number of log-spaced checkpoints
-    power_samples: int = 2048  # inputs averaged for the output power spectrum
-    log_every: int = 50  # steps between host syncs (progress bar, divergence check)
-    threads: Optional[int] = None  # CPU threads for torch; null = auto (1 for small models, where threads only add overhead)
-
-@dataclass
-class OutputConfig:
-    dir: str = 'runs'  # parent folder of run folders
-    name: Optional[str] = None  # run name prefix (defaults to the preset name or 'run')
-    save_checkpoints: bool = True  # write checkpoints.pt
-    plots: bool = True  # write the figure set into plots/ at the end
-
-_SECTIONS = {'data': DataConfig, 'model': ModelConfig, 'training': TrainingConfig, 'output': OutputConfig}
-
-# %% ../nbs/07_train.ipynb #3eb0235e
-_FLOAT_RE = re.compile(r'[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?')
-
-def _type_ok(v, tp) -> bool:
-    "Does value `v` fit the annotation string `tp` (as written in the dataclasses above)?"
-    tp = str(tp)
-    if v is None: return tp.startswith('Optional')
-    inner = tp[len('Optional['):-1] if tp.startswith('Optional[') else tp
-    if inner.startswith('Union['): return any(_type_ok(v, t.strip()) for t in inner[6:-1].split(','))
-    if inner == 'int': return isinstance(v, int) and not isinstance(v, bool)
-    if inner == 'float': return isinstance(v, (int, float)) and not isinstance(v, bool)
-    if inner == 'bool': return isinstance(v, bool)
-    if inner == 'str': return isinstance(v, str)
-    if inner == 'dict': return isinstance(v, dict)
-    return True
-
-def _tname(tp): return str(tp).replace('Optional[', '').replace('Union[', '').replace(']', '').replace(', ', ' or ') + (' or null' if str(tp).startswith('Optional') else '')
-
-@dataclass
-class Config:
-    "A complete, validated experiment config: sections `data`, `model`, `training`, `output` (see the dataclasses above)."
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    training: TrainingConfig = field(default_factory=TrainingConfig)
-    output: OutputConfig = field(default_factory=OutputConfig)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> 'Config':
-        "Build and validate a config from a nested dict; `ConfigError` naming the first bad key."
-        if not isinstance(d, dict): raise ConfigError(f"config must be a mapping with sections {list(_SECTIONS)}, got {type(d).__name__}")
-        for s in d:
-            if s not in _SECTIONS: raise ConfigError(f"unknown config section {s!r}; allowed: {', '.join(_SECTIONS)}")
-        secs = {}
-        for s, C in _SECTIONS.items():
-            sub = d.get(s) or {}
-            if not isinstance(sub, dict): raise ConfigError(f"{s} must be a mapping of keys, got {sub!r}")
-            names = {f.name: f for f in fields(C)}
-            sub = dict(sub)
-            for k, v in sub.items():
-                if k not in names: raise ConfigError(f"unknown key {s}.{k}; allowed: {', '.join(names)}")
-                if isinstance(v, str) and 'float' in str(names[k].type) and _FLOAT_RE.fullmatch(v.strip()):
-                    v = sub[k] = float(v)  # YAML 1.1 reads 1e-3 as a string
-                if not _type_ok(v, names[k].type): raise ConfigError(f"{s}.{k} must be {_tname(names[k].type)}, got {v!r}")
-            secs[s] = C(**{k: (float(v) if str(names[k].type).endswith('float') and isinstance(v, int) else v) for k, v in sub.items()})
-        cfg = cls(**secs)
-        _validate(cfg)
-        return cfg
-
-    def to_dict(self) -> dict:
-        "The config as a nested dict of plain values."
-        return dataclasses.asdict(self)
-
-    def to_yaml(self, path=None) -> str:
-        "The config as YAML text; also written atomically to `path` when given."
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
-        if path is not None: _atomic_write_text(path, text)
-        return text
-
-def config_hash(config: Config) -> str:
-    "10 hex digits of the SHA-1 of the resolved config (output section excluded): equal configs give equal hashes."
-    d = config.to_dict(); d.pop('output')
-    return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:10]
-
-# %% ../nbs/07_train.ipynb #9362df13
-_MODES = ('exhaustive', 'sampled', 'online')
-
-def _validate(c: Config):
-    d, m, t = c.data, c.model, c.training
-    def bad(msg): raise ConfigError(msg)
-    try: G = get_group(d.group)
-    except ValueError as e: bad(f"data.group: {e}")
-    if d.k < 2: bad(f"data.k must be >= 2 (sequences of at least two elements), got {d.k}")
-    if d.mode not in _MODES: bad(f"data.mode must be one of {', '.join(_MODES)}, got {d.mode!r}")
-    if d.mode == 'sampled' and (d.n_samples is None or d.n_samples < 1): bad(f"data.n_samples must be a positive integer for data.mode=sampled, got {d.n_samples!r}")
-    if d.mode != 'sampled' and d.n_samples is not None: bad(f"data.n_samples is only used with data.mode=sampled (data.mode is {d.mode!r}); remove it")
-    if d.max_sequences is not None and d.mode != 'exhaustive': bad(f"data.max_sequences applies to data.mode=exhaustive only (data.mode is {d.mode!r}); remove it")
-    if d.max_sequences is not None and d.max_sequences < 1: bad(f"data.max_sequences must be a positive integer, got {d.max_sequences}")
-    if d.mode == 'exhaustive' and G.order ** d.k > _max_seq(c):
-        bad(f"data.mode=exhaustive needs |G|^k = {G.order}^{d.k} = {G.order ** d.k} sequences, above data.max_sequences={_max_seq(c)}; use data.mode=sampled or online")
-    if not 0 <= d.val_fraction < 1: bad(f"data.val_fraction must be in [0, 1), got {d.val_fraction}")
-    if d.mode == 'online' and d.val_fraction > 0: bad("data.val_fraction must be 0 with data.mode=online (every batch is fresh)")
-    if d.seq2seq and m.type != 'QuadraticRNN': bad(f"data.seq2seq=true needs model.type=QuadraticRNN, got {m.type!r}")
-    # template
-    tt = d.template.get('type')
-    if tt not in TEMPLATE_TYPES: bad(f"data.template.type must be one of {', '.join(TEMPLATE_TYPES)}, got {tt!r}")
-    try: make_template(G, {**d.template, **({'seed': d.template.get('seed', d.seed)} if 'seed' in TEMPLATE_TYPES[tt] else {})})
-    except (ValueError, TypeError, KeyError, FileNotFoundError) as e: bad(f"data.template: {str(e).splitlines()[0]}")
-    # model
-    if m.type not in MODEL_TYPES: bad(f"model.type must be one of {', '.join(MODEL_TYPES)}, got {m.type!r}")
-    if m.hidden_dim <= 0: bad(f"model.hidden_dim must be a positive integer, got {m.hidden_dim}")
-    if m.init_scale <= 0: bad(f"model.init_scale must be positive, got {m.init_scale}")
-    try: build_model(_model_kwargs(c), G.order, d.k)
-    except (ValueError, TypeError) as e: bad(f"model: {str(e).splitlines()[0]}")
-    # training
-    if t.lr <= 0: bad(f"training.lr must be positive, got {t.lr}")
-    if d.mode == 'online':
-        if t.steps is None or t.steps < 1: bad(f"training.steps must be a positive integer for data.mode=online, got {t.steps!r}")
-        if t.batch_size is None: bad("training.batch_size must be set for data.mode=online (a full batch is undefined)")
-    elif t.steps is not None: bad(f"training.steps is only used with data.mode=online; use training.epochs for data.mode={d.mode}")
-    if t.epochs < 1: bad(f"training.epochs must be a positive integer, got {t.epochs}")
-    if t.batch_size is not None and t.batch_size < 1: bad(f"training.batch_size must be a positive integer or null (full batch), got {t.batch_size}")
-    if t.grad_clip is not None and t.grad_clip <= 0: bad(f"training.grad_clip must be positive or null, got {t.grad_clip}")
-    if t.early_stop is not None and not 0 < t.early_stop < 1: bad(f"training.early_stop must be a loss-reduction fraction in (0, 1), got {t.early_stop}")
-    if not (t.checkpoints == 'log' or (isinstance(t.checkpoints, int) and t.checkpoints >= 1)): bad(f"training.checkpoints must be 'log' or a positive integer (every N steps), got {t.checkpoints!r}")
-    if t.n_checkpoints < 2: bad(f"training.n_checkpoints must be >= 2, got {t.n_checkpoints}")
-    if t.log_every < 1: bad(f"training.log_every must be >= 1, got {t.log_every}")
-    if t.power_samples < 1: bad(f"training.power_samples must be >= 1, got {t.power_samples}")
-    if t.threads is not None and t.threads < 1: bad(f"training.threads must be a positive integer or null (auto), got {t.threads}")
-    try: _resolve_device(t.device, check=True)
-    except ValueError as e: bad(f"training.device: {e}")
-    try: resolve_optimizer_name(t.optimizer, build_model(_model_kwargs(c), G.order, d.k))
-    except ValueError as e: bad(f"training.optimizer: {str(e).splitlines()[0]}")
-
-MAX_SEQUENCES = 2_000_000  # default limit on exhaustive datasets
-
-def _max_seq(c: Config) -> int: return c.data.max_sequences if c.data.max_sequences is not None else MAX_SEQUENCES
-
-def _model_kwargs(c: Config) -> dict:
-    m = c.model
-    kw = dict(type=m.type, hidden_dim=m.hidden_dim, init_scale=m.init_scale)
-    allowed = MODEL_TYPES[m.type]
-    if 'nonlinearity' in allowed: kw['nonlinearity'] = m.nonlinearity
-    elif m.nonlinearity != 'square': raise ConfigError(f"model.nonlinearity applies to TwoLayerNet only (model.type is {m.type})")
-    if 'transition' in allowed: kw['transition'] = m.transition
-    elif m.transition != 'quadratic': raise ConfigError(f"model.transition applies to QuadraticRNN only (model.type is {m.type})")
-    if 'seq2seq' in allowed: kw['seq2seq'] = c.data.seq2seq
-    return kw
-
-# %% ../nbs/07_train.ipynb #cb6985a1
-def _resolve_device(name: str, check: bool=False) -> torch.device:
-    "`auto` -> `cuda` when available else `cpu`; `ValueError` for an unknown or unavailable device."
-    if name == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    try: dev = torch.device(name)
-    except (RuntimeError, TypeError): raise ValueError(f"unknown device {name!r}; allowed: auto, cpu, cuda, cuda:N") from None
-    if dev.type not in ('cpu', 'cuda'): raise ValueError(f"unsupported device {name!r}; allowed: auto, cpu, cuda, cuda:N")
-    if dev.type == 'cuda' and check and not torch.cuda.is_available(): raise ValueError(f"{name!r} requested but CUDA is not available here; use auto or cpu")
-    return dev
-
-# %% ../nbs/07_train.ipynb #55e73538
-PRESETS = {
-    'c10': ("C_10, k=3, one-hot template, SequentialMLP (width 300), per-neuron SGD", {
-        'data': {'group': 'C10', 'k': 3, 'template': {'type': 'onehot'}},
-        'model': {'type': 'SequentialMLP', 'hidden_dim': 300, 'init_scale': 1e-2},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'c4x4': ("C_4 x C_4, k=3, one random Fourier mode, SequentialMLP (width 480), per-neuron SGD", {
-        'data': {'group': 'C4xC4', 'k': 3, 'template': {'type': 'fourier', 'n_modes': 1}},
-        'model': {'type': 'SequentialMLP', 'hidden_dim': 480, 'init_scale': 1e-2},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'd3': ("D_3, k=2, powers [0, 30, 3000], square TwoLayerNet (width 180), all 36 pairs: staircase 505 -> 5 -> 0", {
-        'data': {'group': 'D3', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 30.0, 3000.0]}},
-        'model': {'type': 'TwoLayerNet', 'hidden_dim': 180, 'init_scale': 1e-3, 'nonlinearity': 'square'},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 20000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'octahedral': ("O (24 rotations of the cube), k=2, powers [0, 0, 0, 300, 500], square TwoLayerNet (width 1200)", {
-        'data': {'group': 'O', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 0.0, 0.0, 300.0, 500.0]}},
-        'model': {'type': 'TwoLayerNet', 'hidden_dim': 1200, 'init_scale': 1e-3, 'nonlinearity': 'square'},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'a5': ("A_5 (icosahedral rotations), k=2, powers [0, 1300, 0, 2000, 0], square TwoLayerNet (width 1200); the second drop comes near epoch 1400: --set training.epochs=3000 for the whole staircase", {
-        'data': {'group': 'A5', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 1300.0, 0.0, 2000.0, 0.0]}},
-        'model': {'type': 'TwoLayerNet', 'hidden_dim': 1200, 'init_scale': 1e-3, 'nonlinearity': 'square'},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.001, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
-}
-
-def list_presets() -> dict:
-    "Shipped presets: name -> one-line description."
-    return {k: v[0] for k, v in PRESETS.items()}
-
-# %% ../nbs/07_train.ipynb #d253b374
-def _parse_overrides(overrides) -> dict:
-    "Overrides as a nested dict; accepts ['a.b=v', ...], {'a.b': v} or a nested dict."
-    if overrides is None: return {}
-    if isinstance(overrides, (list, tuple)):
-        flat = {}
-        for s in overrides:
-            if not isinstance(s, str) or '=' not in s: raise ConfigError(f"override {s!r} must look like section.key=value")
-            key, val = s.split('=', 1)
-            try: flat[key.strip()] = yaml.safe_load(val) if val.strip() != '' else None
-            except yaml.YAMLError: raise ConfigError(f"override {key.strip()}: cannot parse value {val!r}") from None
-        overrides = flat
-    if not isinstance(overrides, dict): raise ConfigError(f"overrides must be a list of 'section.key=value' or a dict, got {type(overrides).__name__}")
-    nested = {}
-    for k, v in overrides.items():
-        parts = str(k).split('.')
-        if isinstance(v, dict) and len(parts) == 1:
-            _deep_update(nested.setdefault(parts[0], {}), v); continue
-        if len(parts) < 2: raise ConfigError(f"override key {k!r} must be section.key (sections: {', '.join(_SECTIONS)})")
-        d = nested
-        for p in parts[:-1]: d = d.setdefault(p, {})
-        d[parts[-1]] = v
-    return nested
-
-def _deep_update(d: dict, u: dict) -> dict:
-    for k, v in u.items():
-        if isinstance(v, dict) and isinstance(d.get(k), dict) and k != 'template': _deep_update(d[k], v)
-        elif isinstance(v, dict) and isinstance(d.get(k), dict) and k == 'template' and 'type' not in v: d[k].update(v)
-        else: d[k] = copy.deepcopy(v)
-    return d
-
-def load_config(base: Union[str, os.PathLike, dict, Config], # preset name, YAML path, nested dict or Config
-                overrides=None, # ['section.key=value', ...], {'section.key': value} or a nested dict
-               ) -> Config:
-    "A validated `Config` from a preset/file/dict plus overrides; `ConfigError` (one line naming the key) when invalid."
-    name = None
-    if isinstance(base, Config): d = base.to_dict()
-    elif isinstance(base, dict): d = copy.deepcopy(base)
-    elif isinstance(base, (str, os.PathLike)) and str(base) in PRESETS:
-        name = str(base); d = copy.deepcopy(PRESETS[name][1])
-    elif isinstance(base, (str, os.PathLike)) and Path(base).is_file():
-        try: d = yaml.safe_load(Path(base).read_text()) or {}
-        except yaml.YAMLError as e: raise ConfigError(f"{base}: not valid YAML ({str(e).splitlines()[0]})") from None
-    else:
-        raise ConfigError(f"{base!r} is neither a preset ({', '.join(PRESETS)}) nor an existing YAML file")
-    d = _deep_update(d, _parse_overrides(overrides))
-    if name is not None: d.setdefault('output', {}).setdefault('name', name)
-    return Config.from_dict(d)
-
 # %% ../nbs/07_train.ipynb #7bae6300
-def _atomic_write_text(path, text: str):
-    atomic_write(path, lambda t: Path(t).write_text(text))
-
 def _jsonable(o):
     "Plain-JSON version of `o`: numpy scalars/arrays to Python, non-finite floats to None."
     if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}
@@ -327,35 +61,512 @@ def checkpoint_steps(total: int, # number of steps (epochs offline)
     else: s = np.arange(schedule, total + 1, schedule)
     return np.unique(np.concatenate([[0], s, [total]]).astype(np.int64).clip(0, total))
 
-# %% ../nbs/07_train.ipynb #ae2f3bfa
+# %% ../nbs/07_train.ipynb #913db33d
+SMALL_MODEL = 2_000_000  # replicas x batch x width x |G| x k below which one CPU thread is faster than several
+
+def available_cpus() -> int:
+    "CPUs this process may use that no other process is running on right now: the affinity mask less the other runnable tasks (median of three reads of `/proc/loadavg`); at least 1."
+    try: n = len(os.sched_getaffinity(0))
+    except AttributeError: n = os.cpu_count() or 1
+    try:
+        reads = []
+        for _ in range(3):
+            reads.append(int(Path('/proc/loadavg').read_text().split()[3].split('/')[0]))
+            time.sleep(0.001)
+        others = max(0, sorted(reads)[1] - 1)              # the reading thread itself is running
+    except (OSError, ValueError, IndexError): others = 0
+    return max(1, n - others)
+
+def _cpu_threads(t: TrainingConfig, work: int) -> int:
+    "Threads for a CPU pack: `training.threads`, else 1 below `SMALL_MODEL` units of work, else the free CPUs up to torch's current thread count (a sweep worker's share)."
+    if t.threads is not None: return t.threads
+    return 1 if work < SMALL_MODEL else min(torch.get_num_threads(), available_cpus())
+
+# %% ../nbs/07_train.ipynb #561182b0
+_N_SHOW = 8  # inputs whose predictions are kept at every checkpoint
+
+def _template_spec(c: Config) -> dict:
+    "The template spec of `c` with its seed resolved (`data.seed` unless the template sets its own)."
+    spec = dict(c.data.template)
+    if 'seed' in TEMPLATE_TYPES[spec['type']]: spec.setdefault('seed', c.data.seed)
+    return spec
+
+def _data_key(c: Config) -> str:
+    "Equal for two configs exactly when they train on the same data."
+    d = c.data
+    return json.dumps([d.group, d.k, _template_spec(c), d.mode, d.n_samples, d.val_fraction, d.seq2seq, _max_seq(c), d.seed,
+                       c.training.power_samples, c.training.batch_size if d.mode == 'online' else None, c.training.dtype],
+                      sort_keys=True, default=str)
+
+def _last(Y): return Y[:, -1] if Y.dim() == 3 else Y
+
+def _one_data(c: Config, G, dev, dtype) -> dict:
+    "One config's data: template, training/validation tensors (offline) or sampler (online), power inputs and the shown inputs."
+    d, t = c.data, c.training
+    template = make_template(G, _template_spec(c))
+    if d.mode == 'online':
+        sampler = OnlineSampler(G, template, d.k, t.batch_size, device=dev, seed=d.seed, seq2seq=d.seq2seq, dtype=dtype)
+        pw = make_dataset(G, template, d.k, mode='sampled', n_samples=t.power_samples, seed=d.seed + 1, seq2seq=d.seq2seq, device=dev, dtype=dtype)
+        return dict(template=template, X=None, Y=None, val_X=None, val_Y=None, Xp=pw.X, sampler=sampler,
+                    pred_seq=pw.seq[:_N_SHOW], pred_target=_last(pw.Y[:_N_SHOW]))
+    ds = make_dataset(G, template, d.k, mode=d.mode, n_samples=d.n_samples, seed=d.seed, seq2seq=d.seq2seq,
+                      max_sequences=_max_seq(c), device=dev, dtype=dtype)
+    tr, va = ds.split(d.val_fraction, seed=d.seed) if d.val_fraction > 0 else (ds, None)
+    sel = torch.randperm(len(ds.X), generator=torch.Generator().manual_seed(d.seed))[:min(t.power_samples, len(ds.X))].to(dev)
+    return dict(template=template, X=tr.X, Y=tr.Y, val_X=va.X if va else None, val_Y=va.Y if va else None, Xp=ds.X[sel],
+                sampler=None, pred_seq=ds.seq[sel][:_N_SHOW], pred_target=_last(ds.Y[sel][:_N_SHOW]))
+
+@dataclass
+class _Data:
+    "What a pack trains on: tensors shared by all replicas, or stacked with a leading replica axis when their data differ."
+    templates: list; X: Any; Y: Any; val_X: Any; val_Y: Any; Xp: Any
+    samplers: list; sampler_of: list; pred_seq: list; pred_target: list; shared: bool
+
+    def sample(self):
+        "One online batch for every replica: shared `(B, k, |G|)`, or stacked `(R, B, k, |G|)` when the replicas' samplers differ."
+        if len(self.samplers) == 1: return self.samplers[0].sample()
+        xy = [s.sample() for s in self.samplers]
+        return tuple(torch.stack([xy[i][j] for i in self.sampler_of]) for j in (0, 1))
+
+def _build_data(cfgs: list, G, dev, dtype) -> _Data:
+    keys = [_data_key(c) for c in cfgs]
+    uniq = list(dict.fromkeys(keys))
+    parts = {k: _one_data(cfgs[keys.index(k)], G, dev, dtype) for k in uniq}
+    per = [parts[k] for k in keys]
+    shared = len(uniq) == 1
+    def join(name):
+        if per[0][name] is None: return None
+        return per[0][name] if shared else torch.stack([p[name] for p in per])
+    return _Data(templates=[p['template'] for p in per], X=join('X'), Y=join('Y'), val_X=join('val_X'), val_Y=join('val_Y'),
+                 Xp=join('Xp'), samplers=[parts[k]['sampler'] for k in uniq], sampler_of=[uniq.index(k) for k in keys],
+                 pred_seq=[p['pred_seq'].cpu().numpy() for p in per],
+                 pred_target=[p['pred_target'].double().cpu().numpy() for p in per], shared=shared)
+
+# %% ../nbs/07_train.ipynb #fcb38d18
+FUSED = True  # use the models' fused loss-and-gradient where they have one (False: autograd everywhere)
+
+def _build_stack(cfgs: list, G, dev, dtype) -> ReplicaStack:
+    models = []
+    for c in cfgs:
+        torch.manual_seed(c.training.seed)
+        models.append(build_model(_model_kwargs(c), G.order, c.data.k))
+    return ReplicaStack(models).to(device=dev, dtype=dtype)
+
+def _make_step(stack: ReplicaStack, opt, grad_clip, fused: bool):
+    "`step(X, Y) -> loss (R,)`: one optimizer step of every replica on inputs `X` and targets `Y` (shared or per replica)."
+    params, R = list(stack.parameters()), stack.n_replicas
+    def step(X, Y):
+        if fused:
+            loss, grads = stack.loss_and_grad(X, Y)
+            for p, g in zip(params, grads.values()): p.grad = g
+        else:
+            opt.zero_grad(set_to_none=True)
+            loss = (stack(X) - Y).square().flatten(1).mean(1)
+            loss.sum().backward()
+            loss = loss.detach()
+        if grad_clip is not None: clip_grad_norm_([p.grad for p in params], grad_clip, R)
+        opt.update()                                   # the step without torch's per-call hook wrapper
+        return loss
+    return step
+
+CUDA_GRAPHS = True  # capture full-batch fused SGD / per-neuron steps in a CUDA graph on CUDA devices
+
+class _GraphedStep:
+    "`step(X, Y)` on fixed full-batch tensors, captured in a CUDA graph after warm-up (parameters and optimizer state restored) and replayed per call; returns the static loss tensor."
+    def __init__(self, step, stack: ReplicaStack, opt, X, Y, warmup: int=3):
+        saved = {n: p.detach().clone() for n, p in stack.named_parameters()}
+        side = torch.cuda.Stream(); side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(warmup): step(X, Y)
+        torch.cuda.current_stream().wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph): self.loss = step(X, Y)
+        with torch.no_grad():
+            for n, p in stack.named_parameters(): p.copy_(saved[n])
+            for part in _optimizer_parts(opt):
+                for st in part.state.values():
+                    for v in st.values():
+                        if torch.is_tensor(v): v.zero_()         # momentum b = 0 then b = mu b + d is the first step's b = d
+    def __call__(self, X=None, Y=None):
+        self.graph.replay()
+        return self.loss
+
+def _graphable(pr) -> bool:
+    "A CUDA pack whose step can be captured: fused, full batch, offline, SGD or per-neuron SGD."
+    return (CUDA_GRAPHS and pr.dev.type == 'cuda' and pr.fused and not pr.online and pr.bs == pr.N
+            and type(pr.opt).__name__ == 'PerNeuronSGD')
+
+# %% ../nbs/07_train.ipynb #673464db
+class _Recorder:
+    "Checkpoint records of a pack, kept on the device until the end, each with the replicas it belongs to."
+    def __init__(self, stack: ReplicaStack, data: _Data, G, keep_states: bool):
+        self.stack, self.data, self.G, self.keep_states = stack, data, G, keep_states
+        self.steps, self.members, self.power, self.val, self.pred, self.states = [], [], [], [], [], []
+
+    @torch.no_grad()
+    def __call__(self, step: int, members):
+        out = self.stack(self.data.Xp)
+        if out.dim() == 4: out = out[:, :, -1]                         # seq2seq: the whole sequence's prediction
+        self.power.append(output_power(self.G, out.double()))          # (R, n_irreps)
+        if self.data.val_X is not None:
+            self.val.append((self.stack(self.data.val_X) - self.data.val_Y).square().flatten(1).mean(1))
+        self.pred.append(out[:, :_N_SHOW].clone())
+        if self.keep_states: self.states.append({n: p.detach().clone() for n, p in self.stack.named_parameters()})
+        self.steps.append(int(step)); self.members.append(set(members))
+
+    def preload(self, rec: dict):
+        "Records of a single replica saved by `of` (a resumed pack of one)."
+        dev = next(self.stack.parameters()).device
+        for c, s in enumerate(rec['steps']):
+            self.steps.append(int(s)); self.members.append({0})
+            self.power.append(rec['power'][c][None].to(dev)); self.pred.append(rec['pred'][c][None].to(dev))
+            if rec['val'] is not None: self.val.append(rec['val'][c][None].to(dev))
+            if self.keep_states: self.states.append({n: t[None].to(dev) for n, t in rec['states'][c].items()})
+
+    def of(self, r: int) -> dict:
+        "Replica `r`'s records as CPU tensors: `steps` list, `power` (C, n_irreps), `val` (C,) or None, `pred` (C, n_show, |G|), `states` list."
+        idx = [c for c, m in enumerate(self.members) if r in m]
+        cpu = lambda ts: torch.stack([ts[c][r] for c in idx]).cpu() if idx else None
+        return dict(steps=[self.steps[c] for c in idx], power=cpu(self.power), pred=cpu(self.pred),
+                    val=cpu(self.val) if self.val else None,
+                    states=[{n: t.cpu() for n, t in self.stack.replica_state_dict(r, self.states[c]).items()} for c in idx] if self.keep_states else [])
+
+# %% ../nbs/07_train.ipynb #9fcc6f45
+class TrainingInterrupted(KeyboardInterrupt):
+    "Raised by `train`/`train_many` once an interrupted run is recorded: `signum` is the signal (SIGINT or SIGTERM), `results` the `RunResult`s written so far (the interrupted ones with status `incomplete`, resumable with `train(resume=run_dir)`)."
+    def __init__(self, signum: int, results: list):
+        super().__init__(f"training interrupted by {signal.Signals(signum).name}")
+        self.signum, self.results = signum, results
+
+class _StopRequest:
+    "While active (main thread only): the first SIGINT/SIGTERM sets `signum`, the loop stops at the end of the epoch; a second one raises `KeyboardInterrupt` at once."
+    def __init__(self): self.signum, self._prev = None, {}
+    def _handle(self, signum, frame):
+        if self.signum is not None: raise KeyboardInterrupt
+        self.signum = signum
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                try: self._prev[s] = signal.signal(s, self._handle)
+                except (ValueError, OSError): pass
+        return self
+    def __exit__(self, *exc):
+        for s, h in self._prev.items(): signal.signal(s, h)
+
+# %% ../nbs/07_train.ipynb #ece77a95
 def _in_notebook() -> bool:
     try: return type(get_ipython()).__name__ == 'ZMQInteractiveShell'  # noqa: F821
     except NameError: return False
 
 class _Progress:
-    "A fastprogress bar updated at log points only; silent when not a terminal/notebook, when quiet, or under tests."
-    def __init__(self, total, show):
-        self.pb = None
-        if show:
+    "Progress of a pack: a fastprogress bar in a notebook, one self-overwriting stderr line on a terminal, or nothing."
+    def __init__(self, total: int, show: bool):
+        self.total, self.pb, self.tty, self.width, self.t0 = total, None, False, 0, time.perf_counter()
+        if not show: return
+        if _in_notebook():
             from fastprogress.fastprogress import progress_bar
             self.pb = progress_bar(range(total), leave=True)
             self.pb.update(0)
-    def update(self, i, loss):
+        elif sys.stderr.isatty(): self.tty = True
+
+    def line(self, i: int, text: str) -> str:
+        "The terminal line after `i` of `total` steps."
+        el = time.perf_counter() - self.t0
+        eta = el / i * (self.total - i) if i else 0.0
+        n = int(20 * i / max(self.total, 1))
+        return f"{'#' * n}{'.' * (20 - n)} {i}/{self.total} [{el:.0f}s<{eta:.0f}s] {text}"
+
+    def update(self, i: int, text: str):
         if self.pb is not None:
-            self.pb.comment = f'loss {loss:.4g}'
-            self.pb.update(i)
+            self.pb.comment = text; self.pb.update(i)
+        elif self.tty:
+            line = self.line(i, text)[:max(10, shutil.get_terminal_size().columns - 1)]
+            sys.stderr.write('\r' + line + ' ' * max(0, self.width - len(line))); sys.stderr.flush()
+            self.width = len(line)
+
     def close(self):
         if self.pb is not None and hasattr(self.pb, 'on_iter_end'): self.pb.on_iter_end()
+        elif self.tty and self.width: sys.stderr.write('\n'); sys.stderr.flush()
 
-SMALL_MODEL = 2_000_000  # batch x width x |G| x k below which one CPU thread is faster than several
+# %% ../nbs/07_train.ipynb #b2fdf6b1
+def _optimizer_parts(opt) -> list:
+    return [opt.per_neuron, opt.adam] if isinstance(opt, HybridRNNOptimizer) else [opt]
 
-def _cpu_threads(cfg: Config, order: int, n_data: int) -> int:
-    "Threads for a CPU run: `training.threads`, else 1 for small models (thread start-up dominates), else torch's default."
-    t = cfg.training
-    if t.threads is not None: return t.threads
-    bs = t.batch_size if t.batch_size is not None else n_data
-    return 1 if bs * cfg.model.hidden_dim * order * cfg.data.k < SMALL_MODEL else torch.get_num_threads()
+def _zero_optimizer_replica(opt, r: int, R: int):
+    "Zero replica `r`'s slice of every per-parameter state tensor (momentum, Adam moments)."
+    for part in _optimizer_parts(opt):
+        for st in part.state.values():
+            for v in st.values():
+                if torch.is_tensor(v) and v.ndim and v.shape[0] == R: v[r].zero_()
 
+def _replica_optimizer_state(opt, stack: ReplicaStack, r: int):
+    "Replica `r`'s part of `opt.state_dict()` (per-parameter state tensors and per-replica learning rates sliced to `r`, padding removed), as a pack of one would hold it."
+    names = {id(p): n for n, p in stack.named_parameters()}
+    def part(o):
+        sd, order = o.state_dict(), [p for g in o.param_groups for p in g['params']]
+        def cut(i, v):
+            if not torch.is_tensor(v): return v
+            if v.ndim and v.shape[0] == stack.n_replicas: return stack.unpad(names[id(order[i])], v[r], r)[None].cpu().clone()
+            return v.cpu().clone()
+        state = {i: {k: cut(i, v) for k, v in st.items()} for i, st in sd['state'].items()}
+        groups = [{k: (v[r:r + 1].clone() if torch.is_tensor(v) and v.ndim == 1 else v) for k, v in g.items()} for g in sd['param_groups']]
+        return {'state': state, 'param_groups': groups}
+    parts = [part(o) for o in _optimizer_parts(opt)]
+    return {'per_neuron': parts[0], 'adam': parts[1]} if len(parts) == 2 else parts[0]
+
+_RESUME_VERSION = 1
+
+def _resume_state(pr: _PackRun, r: int, step: int) -> dict:
+    gen = pr.gens[0] if pr.shared_perm else pr.gens[r]
+    sampler = pr.data.samplers[pr.data.sampler_of[r]] if pr.online else None
+    return dict(version=_RESUME_VERSION, step=step, n_steps=pr.n_steps, threads=pr.threads,
+                wall=pr.wall_before + time.perf_counter() - pr.t0, resumed_from=list(pr.resumed_from),
+                config_hash=config_hash(pr.cfgs[r]), params={n: t.cpu() for n, t in pr.stack.replica_state_dict(r).items()},
+                optimizer=_replica_optimizer_state(pr.opt, pr.stack, r), generator=gen.get_state(),
+                sampler=sampler.generator.get_state() if sampler is not None else None,
+                loss=pr.loss[r, :step].cpu().clone(), records=pr.rec.of(r))
+
+def _save_resume(pr: _PackRun, step: int):
+    for r in pr.active() if pr.run_dirs[0] is not None else []:
+        st = _resume_state(pr, r, step)
+        atomic_write(pr.run_dirs[r] / 'resume.pt', lambda p: torch.save(st, p))
+
+
+def _load_resume(pr: _PackRun, st: dict):
+    "Put a pack of one in the state saved by `_resume_state`."
+    pr.stack.load_replica_state_dict(0, st['params'])
+    pr.opt.load_state_dict(st['optimizer'])
+    pr.gens[0].set_state(st['generator'])
+    if st['sampler'] is not None: pr.data.samplers[0].generator.set_state(st['sampler'])
+    step = st['step']
+    pr.loss[0, :step] = st['loss'].to(pr.loss)
+    pr.rec.preload(st['records'])
+    pr.start, pr.last_log, pr.n_steps, pr.wall_before = step, step, st['n_steps'], st['wall']
+    pr.resumed_from = st['resumed_from'] + [step]
+
+# %% ../nbs/07_train.ipynb #c8c0aa37
+RESUME_EVERY = 10.0  # seconds: a resumable state is saved at the first checkpoint this long after the previous save
+DIVERGENCE_FACTOR = 100.0  # a loss above this multiple of its first value means the run diverged
+ENDS_ABOVE = 0.01  # ... as does a final loss more than this fraction above the first (a run still on its first plateau drifts by less)
+
+class _PackRun:
+    "The replicas of one pack trained together: state, one epoch, log points, freezing, resumable states."
+    def __init__(self, cfgs: list, G, dev: torch.device, run_dirs: list, show: bool):
+        c0, t = cfgs[0], cfgs[0].training
+        self.cfgs, self.G, self.dev, self.R, self.run_dirs = cfgs, G, dev, len(cfgs), run_dirs
+        self.dtype, self.online = _DTYPES[t.dtype], c0.data.mode == 'online'
+        self.data = _build_data(cfgs, G, dev, self.dtype)
+        self.stack = _build_stack(cfgs, G, dev, self.dtype)
+        self.opt = build_optimizer(t.optimizer, self.stack, [c.training.lr for c in cfgs], **optimizer_options(t))
+        self.fused = FUSED and self.stack.fused
+        self.step = _make_step(self.stack, self.opt, t.grad_clip, self.fused)
+        self.total = t.steps if self.online else t.epochs
+        self.ckpt_set = set(int(s) for s in checkpoint_steps(self.total, t.checkpoints, t.n_checkpoints))
+        self.rec = _Recorder(self.stack, self.data, G, c0.output.save_checkpoints)
+        self.loss = torch.full((self.R, self.total), float('nan'), device=dev, dtype=self.dtype)
+        self.gens = [torch.Generator(device=dev).manual_seed(c.training.seed) for c in cfgs]
+        self.shared_perm = self.data.shared and len({c.training.seed for c in cfgs}) == 1
+        self.N = None if self.online else self.data.X.shape[-3]
+        self.bs = None if self.online else (self.N if t.batch_size is None or t.batch_size >= self.N else t.batch_size)
+        self.status, self.done, self.steps_of = ['running'] * self.R, [0] * self.R, [0] * self.R
+        self.final = [None] * self.R
+        self.start, self.n_steps, self.wall_before, self.resumed_from, self.threads = 0, 0, 0.0, [], None
+        self.first, self.last_log, self.show, self.hard_stop = None, 0, show, False
+        self.t, self.graphed = t, None
+
+    def active(self) -> list: return [r for r in range(self.R) if self.status[r] == 'running']
+
+    def _perms(self):
+        if self.shared_perm: return torch.randperm(self.N, generator=self.gens[0], device=self.dev)
+        return torch.stack([torch.randperm(self.N, generator=g, device=self.dev) for g in self.gens])
+
+    def _gather(self, idx):
+        X, Y = self.data.X, self.data.Y
+        if self.data.shared: return X[idx], Y[idx]                   # (B, ...) or (R, B, ...) for per-replica idx
+        ar = torch.arange(self.R, device=self.dev)[:, None]
+        return X[ar, idx], Y[ar, idx]
+
+    def epoch(self, i: int):
+        "Train epoch (offline) or step (online) `i`, recording every replica's loss at `self.loss[:, i]`."
+        if self.online:
+            self.loss[:, i] = self.step(*self.data.sample()); self.n_steps += 1
+        elif self.bs == self.N:
+            self.loss[:, i] = (self.graphed or self.step)(self.data.X, self.data.Y); self.n_steps += 1
+        else:
+            perm, acc = self._perms(), 0
+            for j in range(0, self.N, self.bs):
+                idx = perm[..., j:j + self.bs]
+                acc = acc + self.step(*self._gather(idx)) * idx.shape[-1]; self.n_steps += 1
+            self.loss[:, i] = acc / self.N
+
+    def log_point(self, done: int):
+        "Read the losses since the last log point: freeze replicas that diverged or reached the early-stop reduction."
+        act = self.active()
+        if act and done > self.last_log:
+            chunk = self.loss[act, self.last_log:done].double().cpu().numpy()
+            if self.first is None: self.first = self.loss[:, 0].double().cpu().numpy()
+            for a, r in enumerate(act):
+                x, x0 = chunk[a], self.first[r]
+                if not np.isfinite(x).all() or (x > DIVERGENCE_FACTOR * x0).any(): self.freeze(r, 'diverged', done)
+                elif self.t.early_stop is not None and x[-1] <= (1 - self.t.early_stop) * x0:
+                    if done not in self.ckpt_set: self.rec(done, [r])
+                    self.freeze(r, 'stopped_early', done)
+            if len(act) == 1 or self.R == 1: self.text = f"loss {chunk[0, -1]:.4g}"
+            else: self.text = f"{len(self.active())}/{self.R} running, median loss {np.median(chunk[:, -1]):.4g}"
+        self.last_log = max(self.last_log, done)
+
+    def freeze(self, r: int, status: str, done: int):
+        "Replica `r` is finished (`status`) after `done` epochs: keep its parameters, zero its slice and its optimizer state."
+        self.status[r], self.done[r], self.steps_of[r] = status, done, self.n_steps
+        self.final[r] = self.stack.replica_state_dict(r)
+        if self.R > 1:
+            self.stack.zero_replica(r)
+            _zero_optimizer_replica(self.opt, r, self.R)
+
+    def run(self, stop: _StopRequest):
+        "Train until every replica is finished, the epochs are done, or a stop is requested; the statuses say which."
+        self.text, bar = '', _Progress(self.total, self.show)
+        t0 = self.t0 = time.perf_counter(); last_ui, last_save = t0, t0
+        done = self.start
+        if _graphable(self):
+            try: self.graphed = _GraphedStep(self.step, self.stack, self.opt, self.data.X, self.data.Y)
+            except RuntimeError as e:
+                print(f"group_agf: CUDA graph capture failed ({str(e).splitlines()[0]}); training without it", file=sys.stderr)
+        try:
+            if self.start == 0: self.rec(0, range(self.R))
+            for i in range(self.start, self.total):
+                self.epoch(i)
+                done = i + 1
+                if done in self.ckpt_set:
+                    self.rec(done, self.active())
+                    if time.perf_counter() - last_save > RESUME_EVERY: _save_resume(self, done); last_save = time.perf_counter()
+                now = time.perf_counter()
+                if done % self.t.log_every == 0 or done == self.total or now - last_ui > 1.0 or stop.signum is not None:
+                    self.log_point(done); bar.update(done, self.text); last_ui = now
+                    if not self.active() or stop.signum is not None: break
+        except KeyboardInterrupt:
+            self.hard_stop = True                          # a second signal: the epoch in progress is lost
+        finally:
+            bar.close()
+        self.wall = self.wall_before + time.perf_counter() - t0
+        if self.hard_stop or stop.signum is not None:
+            if not self.hard_stop: _save_resume(self, done)
+            for r in self.active(): self.status[r], self.done[r], self.steps_of[r] = 'incomplete', done, self.n_steps
+            return
+        for r in self.active():
+            self.status[r], self.done[r], self.steps_of[r] = 'complete', done, self.n_steps
+            if self.loss[r, done - 1].item() > (1 + ENDS_ABOVE) * self.loss[r, 0].item(): self.status[r] = 'diverged'   # ends above its start
+
+    def final_state(self, r: int) -> dict:
+        return self.final[r] if self.final[r] is not None else self.stack.replica_state_dict(r)
+
+# %% ../nbs/07_train.ipynb #af4c171f
+def _history(pr: _PackRun, r: int) -> tuple:
+    "`(history, checkpoint states, checkpoint steps)` of replica `r`: the history has the keys a single run's `history.npz` has."
+    G, done, rec = pr.G, pr.done[r], pr.rec.of(r)
+    n_irr, template = len(G.irreps), pr.data.templates[r]
+    h = dict(step=np.arange(1, done + 1), train_loss=pr.loss[r, :done].double().cpu().numpy(),
+                ckpt_step=np.array(rec['steps'], dtype=np.int64),
+                output_power=rec['power'].double().numpy() if rec['power'] is not None else np.zeros((0, n_irr)),
+                template_power=np.asarray(power_spectrum(G, template), dtype=np.float64), template=template,
+                irrep_names=np.array([i.name for i in G.irreps]), irrep_dims=np.array(G.irrep_dims),
+                val_step=np.array(rec['steps'] if rec['val'] is not None else [], dtype=np.int64),
+                val_loss=rec['val'].double().numpy() if rec['val'] is not None else np.zeros(0),
+                pred_seq=pr.data.pred_seq[r],
+                pred_output=rec['pred'].double().numpy() if rec['pred'] is not None else np.zeros((0, _N_SHOW, G.order)),
+                pred_target=pr.data.pred_target[r])
+    return h, rec['states'], rec['steps']
+
+def _metrics(pr: _PackRun, r: int, h: dict) -> dict:
+    cfg, G, status, done = pr.cfgs[r], pr.G, pr.status[r], pr.done[r]
+    loss, k = h['train_loss'], cfg.data.k
+    ok = status not in ('diverged',) and np.isfinite(loss).any() and len(h['ckpt_step'])
+    analysis = analyze_run(G, h['template'], k, h['step'], loss, h['ckpt_step'], h['output_power']) if ok else \
+        {'theory': theory(G, h['template'], k), 'observed': None}
+    return _jsonable(dict(
+        status=status, final_train_loss=float(loss[-1]) if done else None,
+        final_val_loss=float(h['val_loss'][-1]) if len(h['val_loss']) else None,
+        initial_train_loss=float(loss[0]) if done else None, wall_time_s=pr.wall, steps=pr.steps_of[r],
+        epochs=done if not pr.online else None, steps_per_s=pr.steps_of[r] / pr.wall if pr.wall > 0 else None,
+        device=str(pr.dev), group=G.name, k=k, n_params=sum(t.numel() for t in pr.final_state(r).values()),
+        name=cfg.output.name, config_hash=config_hash(cfg), pack_size=pr.R, threads=pr.threads, dtype=cfg.training.dtype,
+        fused=pr.fused, resumed_from=pr.resumed_from or None, theory=analysis['theory'], observed=analysis['observed']))
+
+def _write_run(rd: Path, res: 'RunResult', states: list, steps: list, plots: bool):
+    "Write a finished or interrupted run's files into its folder (each atomically), `metrics.json` last."
+    atomic_write(rd / 'history.npz', lambda p: np.savez(p, **res.history))
+    if res.config.output.save_checkpoints:
+        atomic_write(rd / 'checkpoints.pt', lambda p: torch.save({'steps': steps, 'state_dicts': states}, p))
+    if plots and res.status != 'incomplete':
+        try:
+            from group_agf.viz import plot_run
+            plot_run(rd)
+        except Exception as e:  # figures must never cost the results
+            res.metrics['plot_error'] = f'{type(e).__name__}: {e}'
+    _atomic_write_text(rd / 'metrics.json', json.dumps(res.metrics, indent=2))
+    if res.status != 'incomplete':
+        (rd / 'INCOMPLETE').unlink(missing_ok=True); (rd / 'resume.pt').unlink(missing_ok=True)
+
+def _finish(pr: _PackRun, save: bool, plots_arg) -> list:
+    out = []
+    for r in range(pr.R):
+        h, states, steps = _history(pr, r)
+        m = _metrics(pr, r, h)
+        model = pr.stack.replica(r); model.load_state_dict(pr.final_state(r))
+        res = RunResult(pr.run_dirs[r], m, h, pr.cfgs[r], model)
+        if save: _write_run(pr.run_dirs[r], res, states, steps, pr.cfgs[r].output.plots if plots_arg is None else plots_arg)
+        out.append(res)
+    return out
+
+# %% ../nbs/07_train.ipynb #ee803ddc
+def pack_key(c: Config) -> str:
+    "Equal for two configs exactly when they can train as one pack (everything equal but seeds, learning rate, init scale, width and output)."
+    d = c.to_dict(); d.pop('output')
+    for sec, key in [('training', 'seed'), ('training', 'lr'), ('model', 'init_scale'), ('model', 'hidden_dim'), ('data', 'seed')]:
+        d[sec].pop(key)
+    d['data']['template'] = {k: v for k, v in d['data']['template'].items() if k != 'seed'}
+    d['save_checkpoints'] = c.output.save_checkpoints
+    return json.dumps(d, sort_keys=True, default=str)
+
+_OPT_STATES = {'adam': 2, 'adamw': 2, 'hybrid': 2}
+
+def replica_bytes(c: Config) -> int:
+    "Estimated memory, in bytes, of one replica of config `c` in a pack (see above)."
+    G = get_group(c.data.group); d, t = c.data, c.training
+    n_params = count_parameters(_model_kwargs(c), G.order, d.k)
+    el = _DTYPES[t.dtype].itemsize
+    n_data = t.batch_size if d.mode == 'online' else (d.n_samples if d.mode == 'sampled' else G.order ** d.k)
+    batch = n_data if t.batch_size is None else min(t.batch_size, n_data)
+    opt = _OPT_STATES.get(t.optimizer, 2 if t.optimizer == 'auto' else int(t.momentum > 0))
+    act = batch * c.model.hidden_dim * (d.k + 4) + batch * G.order * 3
+    ckpt = t.n_checkpoints * n_params if c.output.save_checkpoints else 0
+    return el * (n_params * (3 + opt) + act + ckpt + n_data * (d.k + 1) * G.order)
+
+def _free_bytes(dev: torch.device) -> int:
+    if dev.type == 'cuda':
+        free, _ = torch.cuda.mem_get_info(dev)
+        return free // 2
+    try:
+        for line in Path('/proc/meminfo').read_text().splitlines():
+            if line.startswith('MemAvailable:'): return int(line.split()[1]) * 1024 // 4
+    except OSError: pass
+    return 2 ** 31
+
+def max_replicas(c: Config, dev: torch.device) -> int:
+    "The largest pack of configs like `c` that fits the memory budget on `dev`: at least 1, at most 1024 on CUDA and 256 on CPU."
+    return int(max(1, min(1024 if dev.type == 'cuda' else 256, _free_bytes(dev) // max(1, replica_bytes(c)))))
+
+def plan_packs(cfgs: list, dev: torch.device, max_size: int=None) -> list:
+    "Lists of indices into `cfgs`, one per pack: equal `pack_key`s in order of first appearance, split to `max_size` (default `max_replicas`)."
+    groups = {}
+    for i, c in enumerate(cfgs): groups.setdefault(pack_key(c), []).append(i)
+    out = []
+    for idx in groups.values():
+        m = max_size or (max_replicas(cfgs[idx[0]], dev) if len(idx) > 1 else 1)
+        out += [idx[j:j + m] for j in range(0, len(idx), m)]
+    return out
+
+# %% ../nbs/07_train.ipynb #2cb85524
 def _new_run_dir(out_dir, name, cfg) -> Path:
     stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
     base = Path(out_dir) / f"{name}-{stamp}-{config_hash(cfg)[:6]}"
@@ -363,15 +574,77 @@ def _new_run_dir(out_dir, name, cfg) -> Path:
     while p.exists(): i += 1; p = Path(f"{base}-{i}")
     return p
 
-def _prepare_run_dir(run_dir: Path):
+def _prepare_run_dir(run_dir: Path, cfg: Config):
+    "Create the folder with its INCOMPLETE marker and config.yaml; `ConfigError` if it holds a finished run or cannot be made."
     m = run_dir / 'metrics.json'
     if m.exists() and not (run_dir / 'INCOMPLETE').exists():
         raise ConfigError(f"{run_dir} already holds a finished run; choose another run_dir")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / 'INCOMPLETE').write_text('this run has not finished; its files may be partial\n')
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / 'INCOMPLETE').write_text('this run has not finished; its files may be partial\n')
+        cfg.to_yaml(run_dir / 'config.yaml')
+    except OSError as e:
+        raise ConfigError(f"output.dir: cannot create the run folder {run_dir}: {e.strerror or e}") from None
 
 # %% ../nbs/07_train.ipynb #a1e7b417
-def train(config, # a `Config`, preset name, YAML path or dict (see `load_config`)
+def _device_of(cfg: Config, device) -> torch.device:
+    try: return _resolve_device(device or cfg.training.device, check=True)
+    except ValueError as e: raise ConfigError(f"training.device: {e}") from None
+
+def _run_pack(cfgs, dirs, dev, stop, show, save, plots, resume_state=None) -> list:
+    G = get_group(cfgs[0].data.group)
+    pr = _PackRun(cfgs, G, dev, dirs if save else [None] * len(cfgs), show)
+    if resume_state is not None: _load_resume(pr, resume_state)
+    prev = torch.get_num_threads()
+    if dev.type == 'cpu':
+        c, t = cfgs[0], cfgs[0].training
+        batch = pr.bs if not pr.online else t.batch_size
+        pr.threads = resume_state['threads'] if resume_state and t.threads is None and resume_state.get('threads') else \
+            _cpu_threads(t, len(cfgs) * batch * max(c.model.hidden_dim for c in cfgs) * G.order * c.data.k)
+        torch.set_num_threads(pr.threads)
+    try: pr.run(stop)
+    finally: torch.set_num_threads(prev)
+    return _finish(pr, save, plots)
+
+def train_many(configs, # `Config`s, preset names, YAML paths or dicts (see `load_config`)
+               out_dir=None, # parent folder of the new run folders (default: each config's `output.dir`)
+               run_dirs=None, # one folder per config to write the runs exactly there (instead of `out_dir`)
+               device=None, # overrides `training.device` for every run: auto | cpu | cuda | cuda:N
+               progress: bool=True, # show a progress bar per pack (only in a terminal or notebook)
+               quiet: bool=False, # print nothing
+               save: bool=True, # write run folders; False keeps everything in memory
+               plots: Optional[bool]=None, # write each run's figure set (default: its `output.plots`)
+               max_pack: Optional[int]=None, # most runs per pack (default: from memory, `max_replicas`); 1 trains every run alone
+              ) -> list:
+    "Train every config, packing compatible ones (`pack_key`) into one `ReplicaStack`; one `RunResult` per config, in order, each as `train` would return it. `ConfigError` for an invalid config or run folder, before any training; `TrainingInterrupted` after Ctrl-C/SIGTERM once the runs are recorded."
+    cfgs = [load_config(c) for c in configs]                   # (re)validated, also for edited Config objects
+    if run_dirs is not None and len(run_dirs) != len(cfgs): raise ConfigError(f"run_dirs has {len(run_dirs)} folders for {len(cfgs)} configs")
+    devs = [_device_of(c, device) for c in cfgs]
+    dirs = [None] * len(cfgs)
+    if save:
+        dirs = [Path(run_dirs[i]) if run_dirs is not None else _new_run_dir(out_dir or c.output.dir, c.output.name or 'run', c)
+                for i, c in enumerate(cfgs)]
+        if len(set(dirs)) != len(dirs): raise ConfigError("two runs would be written to the same run folder; give distinct run_dirs")
+    results = [None] * len(cfgs)
+    show = progress and not quiet and not IN_TEST and (sys.stderr.isatty() or _in_notebook())
+    with _StopRequest() as stop:
+        for idx in _plan_by_device(cfgs, devs, max_pack):
+            if save:
+                for i in idx: _prepare_run_dir(dirs[i], cfgs[i])
+            for i, res in zip(idx, _run_pack([cfgs[i] for i in idx], [dirs[i] for i in idx], devs[idx[0]], stop, show, save, plots)):
+                results[i] = res
+            if any(results[i].status == 'incomplete' for i in idx):
+                raise TrainingInterrupted(stop.signum or signal.SIGINT, [r for r in results if r is not None])
+    return results
+
+def _plan_by_device(cfgs, devs, max_pack) -> list:
+    out = []
+    for dev in dict.fromkeys(devs):
+        sub = [i for i, d in enumerate(devs) if d == dev]
+        out += [[sub[j] for j in p] for p in plan_packs([cfgs[i] for i in sub], dev, max_pack)]
+    return out
+
+def train(config=None, # a `Config`, preset name, YAML path or dict (see `load_config`); omit with `resume`
           out_dir=None, # parent folder for a new run folder (default: `config.output.dir`); ignored when `run_dir` is given
           run_dir=None, # write the run exactly here
           device=None, # overrides `config.training.device`: auto | cpu | cuda | cuda:N
@@ -379,162 +652,30 @@ def train(config, # a `Config`, preset name, YAML path or dict (see `load_config
           quiet: bool=False, # print nothing
           save: bool=True, # write a run folder; False keeps everything in memory
           plots: Optional[bool]=None, # write the figure set (default: `config.output.plots`)
+          resume=None, # an unfinished run folder to continue from its `resume.pt` (its own config is used)
          ) -> RunResult:
-    "Train the model described by `config` and return its `RunResult` (losses in MSELoss units). `ConfigError` for an invalid config, before any work or folder."
-    cfg = config if isinstance(config, Config) else load_config(config)
-    d, t = cfg.data, cfg.training
-    try: dev = _resolve_device(device or t.device, check=True)
-    except ValueError as e: raise ConfigError(f"training.device: {e}") from None
-    G = get_group(d.group)
-    tspec = dict(d.template)
-    if 'seed' in TEMPLATE_TYPES[tspec['type']]: tspec.setdefault('seed', d.seed)
-    template = make_template(G, tspec)
-    dtype = torch.float32
-    # data
-    if d.mode == 'online':
-        sampler = OnlineSampler(G, template, d.k, t.batch_size, device=dev, seed=d.seed, seq2seq=d.seq2seq, dtype=dtype)
-        train_ds = val_ds = None
-        total = t.steps
-        power_ds = make_dataset(G, template, d.k, mode='sampled', n_samples=t.power_samples, seed=d.seed + 1,
-                                seq2seq=d.seq2seq, device=dev, dtype=dtype)
-    else:
-        ds = make_dataset(G, template, d.k, mode=d.mode, n_samples=d.n_samples, seed=d.seed, seq2seq=d.seq2seq,
-                          max_sequences=_max_seq(cfg), device=dev, dtype=dtype)
-        train_ds, val_ds = ds.split(d.val_fraction, seed=d.seed) if d.val_fraction > 0 else (ds, None)
-        total = t.epochs
-        n_pow = min(t.power_samples, len(ds.X))
-        sel = torch.randperm(len(ds.X), generator=torch.Generator().manual_seed(d.seed))[:n_pow].to(dev)
-        power_ds = ds.X[sel]
-    Xp = power_ds.X if d.mode == 'online' else power_ds
-    n_show = min(8, len(Xp))
-    pred_X = Xp[:n_show]
-    # model and optimizer
-    torch.manual_seed(t.seed)
-    model = build_model(_model_kwargs(cfg), G.order, d.k).to(device=dev, dtype=dtype)
-    opt = build_optimizer(t.optimizer, model, t.lr)
-    params = [p for p in model.parameters() if p.requires_grad]
-    ckpts = checkpoint_steps(total, t.checkpoints, t.n_checkpoints)
-    ckpt_set = set(int(s) for s in ckpts)
-    # run folder
-    rd = None
-    if save:
-        rd = Path(run_dir) if run_dir is not None else _new_run_dir(out_dir or cfg.output.dir, cfg.output.name or 'run', cfg)
-        try:
-            _prepare_run_dir(rd)
-            cfg.to_yaml(rd / 'config.yaml')
-        except OSError as e:
-            raise ConfigError(f"output.dir: cannot create the run folder {rd}: {e.strerror or e}") from None
+    "Train the model described by `config` (a pack of one, see `train_many`) and return its `RunResult` (losses in MSELoss units). `ConfigError` for an invalid config or a folder that cannot be resumed, before any work or folder; `TrainingInterrupted` after Ctrl-C/SIGTERM once the run is recorded."
+    if resume is not None: return _resume(resume, config, device, progress, quiet, plots)
+    if config is None: raise ConfigError("train needs a config (or resume=RUN_DIR)")
+    return train_many([config], out_dir=out_dir, run_dirs=None if run_dir is None else [run_dir], device=device,
+                      progress=progress, quiet=quiet, save=save, plots=plots)[0]
 
-    loss_hist = torch.full((total,), float('nan'), device=dev)
-    rec = dict(ckpt_step=[], output_power=[], val_step=[], val_loss=[], pred=[], states=[])
-    def checkpoint(step):
-        "Evaluate the model at `step`; appends to the records only once everything is computed."
-        with torch.no_grad():
-            out = model(Xp)
-            if out.dim() == 3: out = out[:, -1]
-            pw = output_power(G, out[None].double())[0]
-            vl = torch.nn.functional.mse_loss(model(val_ds.X), val_ds.Y) if val_ds is not None else None
-        state = {k: v.detach().to('cpu', copy=True) for k, v in model.state_dict().items()} if cfg.output.save_checkpoints else None
-        rec['ckpt_step'].append(step); rec['output_power'].append(pw); rec['pred'].append(out[:n_show].clone())
-        if vl is not None: rec['val_step'].append(step); rec['val_loss'].append(vl)
-        if state is not None: rec['states'].append((step, state))
-
-    def opt_step(xb, yb):
-        opt.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.mse_loss(model(xb), yb)
-        loss.backward()
-        if t.grad_clip is not None: torch.nn.utils.clip_grad_norm_(params, t.grad_clip, foreach=True)
-        opt.step()
-        return loss.detach()
-
-    prev_threads = torch.get_num_threads()
-    if dev.type == 'cpu': torch.set_num_threads(_cpu_threads(cfg, G.order, len(train_ds.X) if train_ds is not None else t.batch_size))
-    show = progress and not quiet and not IN_TEST and (sys.stdout.isatty() or _in_notebook())
-    bar = _Progress(total, show)
-    status, done, n_steps = 'complete', 0, 0
-    gen = torch.Generator(device=dev).manual_seed(t.seed)
-    t0 = time.perf_counter()
-    try:
-        checkpoint(0)
-        last_sync = 0
-        if train_ds is not None:
-            N = len(train_ds.X)
-            bs = N if (t.batch_size is None or t.batch_size >= N) else t.batch_size
-        for i in range(total):
-            if train_ds is None:
-                xb, yb = sampler.sample()
-                loss_hist[i] = opt_step(xb, yb); n_steps += 1
-            elif bs == N:
-                loss_hist[i] = opt_step(train_ds.X, train_ds.Y); n_steps += 1
-            else:
-                perm = torch.randperm(N, generator=gen, device=dev)
-                acc = torch.zeros((), device=dev)
-                for j in range(0, N, bs):
-                    idx = perm[j:j + bs]
-                    acc += opt_step(train_ds.X[idx], train_ds.Y[idx]) * len(idx); n_steps += 1
-                loss_hist[i] = acc / N
-            done = i + 1
-            if done in ckpt_set: checkpoint(done)
-            if done % t.log_every == 0 or done == total:
-                chunk = loss_hist[last_sync:done]
-                if not bool(torch.isfinite(chunk).all()):
-                    status = 'diverged'; break
-                last_sync = done
-                cur = float(loss_hist[done - 1])
-                bar.update(done, cur)
-                if t.early_stop is not None and cur <= (1 - t.early_stop) * float(loss_hist[0]):
-                    status = 'stopped_early'
-                    if done not in ckpt_set: checkpoint(done)
-                    break
-    except KeyboardInterrupt:
-        status = 'incomplete'
-    finally:
-        bar.close()
-        torch.set_num_threads(prev_threads)
-    wall = time.perf_counter() - t0
-
-    # history
-    step = np.arange(1, done + 1)
-    train_loss = loss_hist[:done].double().cpu().numpy()
-    ckpt_step = np.array(rec['ckpt_step'], dtype=np.int64)
-    n_irr = len(G.irreps)
-    opow = torch.stack(rec['output_power']).double().cpu().numpy() if rec['output_power'] else np.zeros((0, n_irr))
-    tpow = np.asarray(power_spectrum(G, template), dtype=np.float64)
-    history = dict(step=step, train_loss=train_loss, ckpt_step=ckpt_step, output_power=opow, template_power=tpow,
-                   template=template, irrep_names=np.array([r.name for r in G.irreps]),
-                   irrep_dims=np.array(G.irrep_dims), val_step=np.array(rec['val_step'], dtype=np.int64),
-                   val_loss=np.array([float(v) for v in rec['val_loss']]),
-                   pred_seq=(ds.seq[sel][:n_show] if train_ds is not None else power_ds.seq[:n_show]).cpu().numpy(),
-                   pred_output=torch.stack(rec['pred']).double().cpu().numpy() if rec['pred'] else np.zeros((0, n_show, G.order)),
-                   pred_target=((ds.Y[sel] if train_ds is not None else power_ds.Y)[:n_show]).double().cpu().numpy())
-    if history['pred_target'].ndim == 3: history['pred_target'] = history['pred_target'][:, -1]
-    finite = train_loss[np.isfinite(train_loss)]
-    analysis = analyze_run(G, template, d.k, step, train_loss, ckpt_step, opow) if status != 'diverged' and len(finite) and len(ckpt_step) else \
-        {'theory': theory(G, template, d.k), 'observed': None}
-    metrics = dict(status=status,
-                   final_train_loss=float(train_loss[-1]) if done else None,
-                   final_val_loss=float(history['val_loss'][-1]) if len(history['val_loss']) else None,
-                   initial_train_loss=float(train_loss[0]) if done else None,
-                   wall_time_s=wall, steps=n_steps, epochs=done if d.mode != 'online' else None,
-                   steps_per_s=n_steps / wall if wall > 0 else None,
-                   device=str(dev), group=G.name, k=d.k, n_params=sum(p.numel() for p in params),
-                   name=cfg.output.name, config_hash=config_hash(cfg),
-                   theory=analysis['theory'], observed=analysis['observed'])
-    res = RunResult(rd, _jsonable(metrics), history, cfg, model)
-    if save:
-        atomic_write(rd / 'history.npz', lambda p: np.savez(p, **history))
-        if cfg.output.save_checkpoints:
-            atomic_write(rd / 'checkpoints.pt', lambda p: torch.save({'steps': [s for s, _ in rec['states']],
-                                                                       'state_dicts': [sd for _, sd in rec['states']]}, p))
-        if (cfg.output.plots if plots is None else plots) and status != 'incomplete':
-            try:
-                from group_agf.viz import plot_run
-                plot_run(rd)
-            except Exception as e:  # figures must never cost the results
-                res.metrics['plot_error'] = f'{type(e).__name__}: {e}'
-        _atomic_write_text(rd / 'metrics.json', json.dumps(res.metrics, indent=2))
-        if status != 'incomplete': (rd / 'INCOMPLETE').unlink()
-    if status == 'incomplete': raise KeyboardInterrupt
+def _resume(run_dir, config, device, progress, quiet, plots) -> RunResult:
+    rd = Path(run_dir)
+    if not (rd / 'config.yaml').exists(): raise ConfigError(f"{rd} is not a run folder (no config.yaml); nothing to resume")
+    if not (rd / 'INCOMPLETE').exists(): raise ConfigError(f"{rd} holds a finished run; nothing to resume")
+    if not (rd / 'resume.pt').exists(): raise ConfigError(f"{rd} has no resume.pt (it was stopped before its first saved state); train it again")
+    cfg = load_config(rd / 'config.yaml')
+    if config is not None and config_hash(load_config(config)) != config_hash(cfg):
+        raise ConfigError(f"the config given differs from {rd / 'config.yaml'}; resume uses the run's own config (omit config)")
+    try: st = torch.load(rd / 'resume.pt', map_location='cpu', weights_only=True)
+    except Exception as e: raise ConfigError(f"{rd / 'resume.pt'} cannot be read ({type(e).__name__}); train the run again") from None
+    if st.get('version') != _RESUME_VERSION or st.get('config_hash') != config_hash(cfg):
+        raise ConfigError(f"{rd / 'resume.pt'} does not belong to this run's config.yaml; train the run again")
+    show = progress and not quiet and not IN_TEST and (sys.stderr.isatty() or _in_notebook())
+    with _StopRequest() as stop:
+        res = _run_pack([cfg], [rd], _device_of(cfg, device), stop, show, True, plots, resume_state=st)[0]
+    if res.status == 'incomplete': raise TrainingInterrupted(stop.signum or signal.SIGINT, [res])
     return res
 
 # %% ../nbs/07_train.ipynb #0c23e447

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from group_agf.train import train
 from group_agf.sweep import (LocalExecutor, SweepError, _train_run, expand_sweep, run_state, run_sweep, summarize,
                              summarize_main, sweep_main)
 
@@ -139,7 +140,7 @@ def test_ctrl_c_then_resume(tmp_path):
     (tmp_path / 'slow.yaml').write_text(yaml.safe_dump(spec))
     out = tmp_path / 'out'
     cmd = [sys.executable, '-c', 'import sys; from group_agf.sweep import sweep_main; sys.exit(sweep_main(sys.argv[1:]))',
-           str(tmp_path / 'slow.yaml'), '--out', str(out), '--workers', '2', '--gpus', 'none']
+           str(tmp_path / 'slow.yaml'), '--out', str(out), '--workers', '2', '--gpus', 'none', '--pack', 'off']
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.time()
     while time.time() - t0 < 60:
@@ -152,5 +153,34 @@ def test_ctrl_c_then_resume(tmp_path):
     states = [run_state(r) for r in (out / 'runs').iterdir()]
     n_done = states.count('complete')
     assert 1 <= n_done < 8 and set(states) <= {'complete', 'incomplete'}
-    res = run_sweep(spec, out, workers=2, gpus='none', progress=False, plots=False)
+    res = run_sweep(spec, out, workers=2, gpus='none', progress=False, plots=False, pack='off')
     assert len(res.skipped) == n_done and len(res.completed) == 8 - n_done and not res.failed
+
+
+def test_interrupted_pack_resumes_exactly(tmp_path):
+    "SIGINT in the middle of a packed sweep: the workers stop at the end of an epoch and save resume.pt; the next call resumes every run, and each ends bit for bit as the same run trained alone, never interrupted."
+    spec = {'name': 'packed', 'base': 'd3', 'overrides': {'training.epochs': 10000, 'output.plots': False},
+            'grid': {'training.lr': [0.01, 0.02]}, 'seeds': 2}
+    (tmp_path / 'packed.yaml').write_text(yaml.safe_dump(spec))
+    out = tmp_path / 'out'
+    cmd = [sys.executable, '-c', 'import sys; from group_agf.sweep import sweep_main; sys.exit(sweep_main(sys.argv[1:]))',
+           str(tmp_path / 'packed.yaml'), '--out', str(out), '--workers', '1', '--gpus', 'none']
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while time.time() - t0 < 60:
+        if (out / 'runs').is_dir() and len(list((out / 'runs').glob('*/INCOMPLETE'))) == 4: break
+        time.sleep(0.05)
+    time.sleep(1.5)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    runs = sorted((out / 'runs').iterdir())
+    assert [run_state(r) for r in runs] == ['incomplete'] * 4
+    assert all((r / 'resume.pt').exists() for r in runs), err
+    res = run_sweep(spec, out, workers=1, gpus='none', progress=False, plots=False)
+    assert len(res.completed) == 4 and not res.failed
+    for r in res.runs:
+        m = json.loads((out / 'runs' / r.run_id / 'metrics.json').read_text())
+        assert m['status'] == 'complete' and m['resumed_from'] and m['resumed_from'][0] > 0
+        alone = train(r.config, save=False)
+        assert (np.load(out / 'runs' / r.run_id / 'history.npz')['train_loss'] == alone.history['train_loss']).all()
