@@ -121,3 +121,22 @@ def test_learning_rate_sweep_leaves_out_what_the_original_fails():
     runs = expand_sweep(st.spec)
     assert sorted({(r.experiment, r.config.training.lr) for r in runs}) == [('adam_lr_1e-2', 0.01), ('adam_lr_1e-3', 0.001), ('adam_lr_1e-4', 0.0001)]
     assert sorted({r.seed for r in runs}) == [0, 1, 2, 3, 4]
+
+
+def test_hybrid_quadratic_rnn_config_trains():
+    "The original's hybrid optimizer: SGD at lr 1 scaled by ||theta_i||^scaling_factor on W_in, W_drive, W_out, Adam at learning_rate on W_mix."
+    from group_agf.config import optimizer_options
+    from group_agf.train import train
+    d = {'data': {'group_name': 'cn', 'p': 10, 'k': 3, 'batch_size': 100, 'seed': 1, 'template_type': 'fourier', 'n_freqs': 2,
+                  'mode': 'exhaustive', 'num_samples': 1000},
+         'model': {'model_type': 'QuadraticRNN', 'hidden_dim': 32, 'init_scale': 4.5e-3, 'return_all_outputs': True, 'transform_type': 'quadratic'},
+         'training': {'mode': 'offline', 'epochs': 20, 'optimizer': 'hybrid', 'learning_rate': 1e-3, 'betas': [0.9, 0.99],
+                      'weight_decay': 0.0, 'scaling_factor': -2, 'degree': None, 'grad_clip': 0.1},
+         'device': 'cpu'}
+    tr = translate_config(d)
+    t = tr.resolved.training
+    assert (t.optimizer, t.lr, t.adam_lr, t.neuron_exponent, t.betas) == ('hybrid', 1.0, 1e-3, -2.0, [0.9, 0.99])
+    assert optimizer_options(t) == {'betas': (0.9, 0.99), 'exponent': -2.0, 'adam_lr': 1e-3}
+    assert tr.resolved.data.seq2seq and tr.resolved.model.type == 'QuadraticRNN'
+    r = train(tr.resolved, save=False, quiet=True)
+    assert r.metrics['status'] == 'complete' and r.metrics['final_train_loss'] < 0.5 * r.metrics['initial_train_loss']
