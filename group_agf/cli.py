@@ -138,7 +138,7 @@ def _cmd_convert(args) -> int:
     return 0
 
 # %% ../nbs/10_cli.ipynb #09fb5c6e
-_SWEEP_VALUE_OPTIONS = ('--out', '--workers', '--gpus', '--executor', '--scheduler')
+_SWEEP_VALUE_OPTIONS = ('--out', '--workers', '--gpus', '--executor', '--scheduler', '--pack')  # options of sweep_main that take a value
 _SWEEP_HELP = """
 also:
   --set SECTION.KEY=VALUE   override a config key in every run (repeatable), e.g. --set training.epochs=10

@@ -81,7 +81,7 @@ def test_original_sweep_runs_like_its_conversion(name, tmp_path):
 @needs_seed
 def test_onehot_scaling_sweep_dry_run_and_convert(tmp_path):
     "1200 grid points: the 280 with p^4 above the original's 10^6 sequences are left out, the 920 others validated."
-    r = run_cli('sweep', SEED / 'sweep_configs' / 'onehot_scaling_sweep.yaml', '--set', 'training.epochs=1', '--dry-run', '--out', tmp_path / 's')
+    r = run_cli('sweep', '--pack', 'off', SEED / 'sweep_configs' / 'onehot_scaling_sweep.yaml', '--set', 'training.epochs=1', '--dry-run', '--out', tmp_path / 's')
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'onehot_scaling_sweep.yaml is a sweep (920 runs)' in r.stderr
     assert 'left out 280 runs the original fails too (data.mode=exhaustive with more than the original\'s 1,000,000 sequences): k4_p35_h80' in r.stderr
