@@ -16,24 +16,46 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
-def _parser() -> argparse.ArgumentParser:
+_TRAIN_EPILOG = """examples:
+  group-agf train d3 --set training.epochs=3000 --out runs
+  group-agf train my_config.yaml --device cpu --no-plots --quiet
+
+A config written for the original group-agf code (data.group_name, model.model_type, ...) is translated first,
+with one line per key on standard error; --set then takes the original's keys (training.epochs=100) or this
+package's (output.plots=false)."""
+
+def _parser(presets: dict=None, # preset name -> description, listed in `train --help` (None: refer to `group-agf presets`)
+           ) -> argparse.ArgumentParser:
     p = _Parser(prog='group-agf', description='Sequential group composition: train networks and explain them with group Fourier analysis.')
     sub = p.add_subparsers(dest='command', metavar='COMMAND', parser_class=_Parser)
     sub.required = True
-    sub.add_parser('groups', help='list the supported groups with their irrep dimensions')
-    pp = sub.add_parser('presets', help='list the shipped presets')
+    pg = sub.add_parser('groups', help='list the supported groups with their irrep dimensions, or one group\'s irreps',
+                        description='List the supported groups (name, order, irreps and their dimensions), or the irreps of one group.')
+    pg.add_argument('--irreps', metavar='GROUP', help="one group's irreps: name, short label, dimension, type, Plancherel weight, description (e.g. --irreps D5)")
+    pp = sub.add_parser('presets', help='list the shipped presets', description='List the shipped presets, or print one as YAML.')
     pp.add_argument('--show', metavar='NAME', help='print one preset as YAML')
-    pt = sub.add_parser('train', help='train a preset or a YAML config and write a run folder')
-    pt.add_argument('config', metavar='PRESET_OR_YAML')
+    w = max(map(len, presets)) if presets else 0
+    listed = ('presets:\n' + '\n'.join(f'  {k.ljust(w)}  {v}' for k, v in presets.items()) + '\n\n') if presets else 'presets: see group-agf presets\n\n'
+    pt = sub.add_parser('train', help='train a preset or a YAML config and write a run folder', epilog=listed + _TRAIN_EPILOG,
+                        description='Train a preset or a YAML config; the run folder gets the config, metrics, history, checkpoints and figures.',
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    pt.add_argument('config', metavar='PRESET_OR_YAML', help='a preset name (below) or a YAML config file')
     pt.add_argument('--set', dest='overrides', action='append', default=[], metavar='SECTION.KEY=VALUE',
                     help='override a config value (repeatable), e.g. --set training.epochs=500')
     pt.add_argument('--out', default=None, metavar='DIR', help='parent folder of the run folder (default: output.dir, "runs")')
     pt.add_argument('--device', default=None, help='auto | cpu | cuda | cuda:N (default: training.device)')
     pt.add_argument('--no-plots', action='store_true', help='skip the figure set')
     pt.add_argument('--quiet', action='store_true', help='no progress bar, no table')
-    pl = sub.add_parser('plot', help="regenerate a run folder's figures")
-    pl.add_argument('run_dir', metavar='RUN_DIR')
-    for name, hlp in [('sweep', 'run a sweep of configs and seeds'), ('summarize', "summarise a sweep folder")]:
+    pl = sub.add_parser('plot', help="regenerate a run folder's figures", description="Regenerate the figures of a run folder (RUN_DIR/plots).")
+    pl.add_argument('run_dir', metavar='RUN_DIR', help='a run folder written by group-agf train')
+    pc = sub.add_parser('convert', help='convert a config or sweep of the original group-agf code to this format',
+                        description='Write the group_agf equivalent of a config or sweep file in the original group-agf format, '
+                                    'with one comment line per translated key, per key without effect, and notes.')
+    pc.add_argument('config', metavar='OLD_YAML', help='a config or sweep file in the original format')
+    pc.add_argument('-o', '--output', metavar='NEW_YAML', help='write the result here (default: standard output)')
+    pc.add_argument('--set', dest='overrides', action='append', default=[], metavar='SECTION.KEY=VALUE',
+                    help="override a key before converting (repeatable): the original's keys, or this package's")
+    for name, hlp in [('sweep', 'run a sweep of configs and seeds (group-agf sweep --help)'), ('summarize', 'summarise a sweep folder (group-agf summarize --help)')]:
         sp = sub.add_parser(name, help=hlp, add_help=False)
         sp.add_argument('rest', nargs=argparse.REMAINDER)
     return p
@@ -44,7 +66,12 @@ def _err(msg: str) -> int:
     return 2
 
 def _cmd_groups(args) -> int:
-    from group_agf.groups import group_table, format_group_table
+    from group_agf.groups import group_table, format_group_table, get_group, format_irrep_table
+    if args.irreps:
+        try: G = get_group(args.irreps)
+        except (ValueError, TypeError) as e: return _err(f"--irreps: {str(e).splitlines()[0]}")
+        print(format_irrep_table(G))
+        return 0
     print(format_group_table(group_table()))
     return 0
 
@@ -58,13 +85,28 @@ def _cmd_presets(args) -> int:
     for k, v in list_presets().items(): print(f"{k.ljust(w)}  {v}")
     return 0
 
+def _translated(path, kind, text):
+    print(f"group-agf: {path} is a {kind} in the original group-agf format; translated key by key:", file=sys.stderr)
+    print(text, file=sys.stderr)
+
+def _train_config(args):
+    "`(Config, device)` for `train`: a preset, a group_agf YAML file, or a file in the original format (translated, lines on stderr)."
+    from group_agf.train import load_config
+    from group_agf.legacy import file_format, original_train_config, LegacyError
+    kind = file_format(args.config)
+    if kind == 'sweep': raise LegacyError(f"{args.config} is a sweep in the original format: run it with group-agf sweep {args.config}")
+    if kind != 'config': return load_config(args.config, args.overrides), args.device
+    cfg, dev, tr = original_train_config(args.config, args.overrides)
+    _translated(args.config, 'config', tr.text())
+    return cfg, args.device or dev
+
 def _cmd_train(args) -> int:
-    from group_agf.train import load_config, train, ConfigError
+    from group_agf.train import train, ConfigError
     from group_agf.power import plateau_table
     try:
-        cfg = load_config(args.config, args.overrides)
+        cfg, device = _train_config(args)
         if args.no_plots: cfg.output.plots = False
-        res = train(cfg, out_dir=args.out, device=args.device, progress=not args.quiet, quiet=args.quiet)
+        res = train(cfg, out_dir=args.out, device=device, progress=not args.quiet, quiet=args.quiet)
     except ConfigError as e:
         return _err(str(e))
     except KeyboardInterrupt:
@@ -73,7 +115,8 @@ def _cmd_train(args) -> int:
     m = res.metrics
     if not args.quiet:
         print(f"run folder: {res.run_dir}")
-        print(f"training {m['status']}   final loss: {m['final_train_loss']:.4g} (MSELoss units)   "
+        val = f"   validation loss: {m['final_val_loss']:.4g}" if m.get('final_val_loss') is not None else ''
+        print(f"training {m['status']}   final loss: {m['final_train_loss']:.4g} (MSELoss units){val}   "
               f"steps: {m['steps']}   wall time: {m['wall_time_s']:.1f} s on {m['device']}")
         if m.get('observed'): print(plateau_table(m))
     return 0 if m['status'] in ('complete', 'stopped_early') else 1
@@ -85,14 +128,104 @@ def _cmd_plot(args) -> int:
     for p in paths: print(p)
     return 0
 
+def _cmd_convert(args) -> int:
+    from group_agf.legacy import convert
+    from group_agf.train import ConfigError
+    try: text = convert(args.config, args.output, args.overrides)
+    except ConfigError as e: return _err(str(e))
+    if args.output: print(f"group-agf: wrote {args.output}", file=sys.stderr)
+    else: print(text, end='')
+    return 0
+
+# %% ../nbs/10_cli.ipynb #09fb5c6e
+_SWEEP_VALUE_OPTIONS = ('--out', '--workers', '--gpus', '--executor', '--scheduler', '--pack')  # options of sweep_main that take a value
+_SWEEP_HELP = """
+also:
+  --set SECTION.KEY=VALUE   override a config key in every run (repeatable), e.g. --set training.epochs=10
+  A sweep file written for the original group-agf code (base_config, n_seeds, experiments or parameter_grid) is
+  translated first, one line per key on standard error; runs the original fails as well are left out. --set then
+  takes the original's keys (applied after the sweep's own overrides) or this package's. See group-agf convert."""
+
+def _split_sets(argv: list) -> tuple:
+    "`(values of --set, the other arguments)`."
+    sets, rest, i = [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == '--set':
+            if i + 1 >= len(argv): raise ValueError('--set needs a value SECTION.KEY=VALUE')
+            sets.append(argv[i + 1]); i += 2; continue
+        if a.startswith('--set='): sets.append(a[len('--set='):])
+        else: rest.append(a)
+        i += 1
+    return sets, rest
+
+def _sweep_position(argv: list):
+    "Index of the sweep argument (the first positional) in the arguments of `group-agf sweep`, or None."
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _SWEEP_VALUE_OPTIONS: i += 2; continue
+        if not a.startswith('-'): return i
+        i += 1
+    return None
+
+def _with_sets(target: str, sets: list, folder) -> Path:
+    "A group_agf sweep spec with `--set` overrides added to its `overrides`, written into `folder`."
+    import yaml
+    from group_agf.sweep import load_sweep, SweepError
+    spec = load_sweep(target)
+    ov = spec.get('overrides') or {}
+    flat = dict(s.split('=', 1) for s in ov) if isinstance(ov, list) else \
+        {f'{k}.{k2}': v2 for k, v in ov.items() for k2, v2 in v.items()} if all(isinstance(v, dict) and '.' not in k for k, v in ov.items()) and ov else dict(ov)
+    swept = set(spec.get('grid') or {}) | {k for e in (spec.get('experiments') or []) if isinstance(e, dict) for k in (e.get('overrides') or {})}
+    for s in sets:
+        if '=' not in s: raise SweepError([f"--set {s!r} must look like section.key=value"])
+        k, v = s.split('=', 1)
+        if k.strip() in swept: raise SweepError([f"--set {k.strip()}: the sweep sets this key per run (grid or experiments)"])
+        flat[k.strip()] = yaml.safe_load(v) if v.strip() else None
+    spec['overrides'] = flat
+    out = Path(folder) / 'sweep.yaml'
+    out.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return out
+
+def _cmd_sweep(argv: list) -> int:
+    "`group-agf sweep`: the sweep module's command line, plus `--set` and sweep files in the original format."
+    import tempfile
+    from group_agf.sweep import sweep_main, SweepError
+    from group_agf.legacy import file_format, write_original_sweep
+    from group_agf.train import ConfigError
+    try: sets, rest = _split_sets(argv)
+    except ValueError as e: return _err(str(e))
+    if any(a in ('-h', '--help') for a in rest):
+        code = sweep_main(['--help']); print(_SWEEP_HELP); return code
+    i = _sweep_position(rest)
+    kind = file_format(rest[i]) if i is not None else None
+    if kind == 'config': return _err(f"{rest[i]} is a config in the original format, not a sweep: run it with group-agf train {rest[i]}")
+    if i is None or (kind is None and not sets): return sweep_main(rest)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            if kind == 'sweep':
+                path, st = write_original_sweep(rest[i], tmp, sets)
+                _translated(rest[i], f'sweep ({st.n_runs} runs)', st.text())
+            else: path = _with_sets(rest[i], sets, tmp)
+        except ConfigError as e: return _err(str(e))
+        except SweepError as e:
+            for p in e.problems: _err(p)
+            return 2
+        return sweep_main(rest[:i] + [str(path)] + rest[i + 1:])
+
+# %% ../nbs/10_cli.ipynb #b272e6a5
 def main(argv=None) -> int:
     "Entry point of the `group-agf` console script; returns the exit code (2 for usage and config errors)."
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ['sweep']:  # the sweep module owns these command lines
-        from group_agf.sweep import sweep_main
-        return sweep_main(argv[1:])
-    if argv[:1] == ['summarize']:
+    if argv[:1] == ['sweep']: return _cmd_sweep(argv[1:])
+    if argv[:1] == ['summarize']:  # the sweep module owns these command lines
         from group_agf.sweep import summarize_main
         return summarize_main(argv[1:])
-    args = _parser().parse_args(argv)
-    return {'groups': _cmd_groups, 'presets': _cmd_presets, 'train': _cmd_train, 'plot': _cmd_plot}[args.command](args)
+    presets = None
+    if argv[:1] == ['train'] and any(a in ('-h', '--help') for a in argv):
+        from group_agf.train import list_presets
+        presets = list_presets()
+    args = _parser(presets).parse_args(argv)
+    return {'groups': _cmd_groups, 'presets': _cmd_presets, 'train': _cmd_train, 'plot': _cmd_plot,
+            'convert': _cmd_convert}[args.command](args)

@@ -13,7 +13,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['SEED_GROUPS', 'EXAMPLE_GROUPS', 'Irrep', 'short_irrep_name', 'FiniteGroup', 'cache_dir', 'atomic_write',
            'parse_group_name', 'get_group', 'group_from_irreps', 'register_group', 'group_table', 'format_group_table',
-           'check_group']
+           'check_group', 'conjugacy_classes', 'element_order', 'irrep_description', 'irrep_table',
+           'format_irrep_table']
 
 # %% ../nbs/00_groups.ipynb #0e3260db
 _TYPES = {'R': 'real', 'C': 'complex', 'H': 'quaternionic'}
@@ -380,3 +381,181 @@ def check_group(G: FiniteGroup, atol: float=1e-10):
                 f"{G.name} {r.name}: Schur orthogonality fails"
     total = sum(r.weight * r.dim for r in G.irreps)
     assert abs(total - n) < atol, f"{G.name}: sum of w_rho d_rho is {total}, not |G|={n}"
+
+# %% ../nbs/00_groups.ipynb #07bbfb4e
+def _irrep_index(G, irrep) -> int:
+    "Index in `G.irreps` of `irrep`: an index, an `Irrep` of `G`, an escnn name or a short label; `ValueError` listing the names."
+    if isinstance(irrep, Irrep):
+        for i, r in enumerate(G.irreps):
+            if r is irrep: return i
+    elif isinstance(irrep, (int, np.integer)) and not isinstance(irrep, bool) and 0 <= irrep < len(G.irreps): return int(irrep)
+    else:
+        names = [r.name for r in G.irreps]
+        labels = [short_irrep_name(n) for n in names]
+        if str(irrep) in names: return names.index(str(irrep))
+        if str(irrep) in labels: return labels.index(str(irrep))
+    raise ValueError(f"{G.name} has no irrep {irrep!r}; irreps: {', '.join(r.name for r in G.irreps)}")
+
+def conjugacy_classes(G: FiniteGroup) -> list:
+    "The conjugacy classes of `G` as sorted lists of element indices, ordered by element order, then by smallest index."
+    n, T, inv = G.order, G.cayley, G.inverse
+    h = np.arange(n)[:, None]
+    conj = T[T[h, np.arange(n)[None, :]], inv[h]]          # conj[h, g] = h g h^-1
+    seen, classes = set(), []
+    for g in range(n):
+        if g not in seen:
+            c = sorted(set(conj[:, g].tolist())); seen.update(c); classes.append(c)
+    return sorted(classes, key=lambda c: (element_order(G, c[0]), c[0]))
+
+def element_order(G: FiniteGroup, g: int) -> int:
+    "Smallest $m \\ge 1$ with $g^m = e$."
+    m, p = 1, g
+    while p != G.identity: p, m = int(G.cayley[p, g]), m + 1
+    return m
+
+# %% ../nbs/00_groups.ipynb #5cbd46fc
+def _fmt_num(v: float) -> str:
+    "A character value for display: integers as integers, others to 4 significant digits."
+    return str(int(round(v))) if abs(v - round(v)) < 1e-9 else f'{v:.4g}'
+
+def _angle(M):
+    "Angle in [0, 2 pi) of a 2x2 rotation matrix, else None."
+    if M.shape != (2, 2) or abs(np.linalg.det(M) - 1) > 1e-8 or np.abs(M @ M.T - np.eye(2)).max() > 1e-8: return None
+    return float(np.arctan2(M[1, 0], M[0, 0]) % (2 * np.pi))
+
+def _freq(theta, n):
+    "Integer f in [0, n) with theta = 2 pi f / n (None if there is none)."
+    f = theta * n / (2 * np.pi)
+    return int(round(f)) % n if abs(f - round(f)) < 1e-6 else None
+
+def _character_text(G, r):
+    "Character-based description: values on the conjugacy classes, and the kernel when it is a proper subgroup."
+    M = r.matrices
+    cls = conjugacy_classes(G)
+    chi = [float(np.trace(M[c[0]])) for c in cls]
+    ker = int(sum(np.abs(M[g] - np.eye(r.dim)).max() < 1e-9 for g in range(G.order)))
+    if r.dim == 1 and np.allclose(np.abs(M), 1):
+        return f"character ±1: -1 on {int((M[:, 0, 0] < 0).sum())} of the {G.order} elements (kernel of index 2)"
+    s = (f"{r.dim}-d, character {', '.join(map(_fmt_num, chi))} on the classes of elements of order "
+         f"{', '.join(str(element_order(G, c[0])) for c in cls)} (sizes {', '.join(str(len(c)) for c in cls)})")
+    return s + (f"; kernel of order {ker}" if ker > 1 else '')
+
+def _torus_text(G, r, ns):
+    "Frequency description of an irrep of C_n1 x ... x C_nr (element order row-major in the factors)."
+    strides = [int(np.prod(ns[k + 1:])) for k in range(len(ns))]
+    M = r.matrices
+    if r.dim == 1: f = [0 if M[s, 0, 0] > 0 else n // 2 for s, n in zip(strides, ns)]
+    else:
+        th = [_angle(M[s]) for s in strides]
+        f = [None if t is None else _freq(t, n) for t, n in zip(th, ns)]
+        if any(v is None for v in f): return None
+        f = [v if v <= n // 2 else v - n for v, n in zip(f, ns)]          # signed, in (-n/2, n/2]
+        flip = next((v < 0 for v, n in zip(f, ns) if v and 2 * v != n), False)
+        if flip: f = [v if 2 * v == n else -v for v, n in zip(f, ns)]      # the conjugate pair: first free sign positive
+    if len(ns) == 1:
+        n, v = ns[0], f[0]
+        return f"sign (-1)^a on element a (frequency {v} = n/2)" if r.dim == 1 else f"rotation by 2 pi {v}/{n} (frequency {v})"
+    var = 'abcdefgh'
+    terms = ' + '.join(f"{'' if abs(v) == 1 else abs(v)}{var[i]}/{n}" if v > 0 else f"-{'' if abs(v) == 1 else abs(v)}{var[i]}/{n}"
+                       for i, (v, n) in enumerate(zip(f, ns)) if v).replace('+ -', '- ')
+    ft = '(' + ', '.join(map(str, f)) + ')'
+    if r.dim == 1: return f"sign (-1)^({' + '.join(var[i] for i, v in enumerate(f) if v)}) on element ({', '.join(var[:len(ns)])}) (frequency {ft})"
+    return f"rotation by 2 pi ({terms}) on element ({', '.join(var[:len(ns)])}) (frequency {ft})"
+
+def _dihedral_text(G, r, n):
+    "Description of an irrep of D_n from its matrices on the rotation r1 and the reflection sr0."
+    M = r.matrices
+    R, S = M[G.index('r1')], M[G.index('sr0')]
+    if r.dim == 1:
+        vr, vs = int(round(R[0, 0])), int(round(S[0, 0]))
+        if (vr, vs) == (1, -1): return "sign: +1 on rotations, -1 on reflections"
+        return f"1-d: r -> {vr:+d}, s -> {vs:+d} (r = r1, s = sr0)"
+    th = _angle(R)
+    f = _freq(th, n) if th is not None else None
+    if f is None: return None
+    f = min(f, n - f)
+    return f"rotation by 2 pi {f}/{n} on r, a reflection on s (frequency {f})"
+
+_SHAPES = {'O': 'cube', 'A5': 'icosahedron'}
+
+def _polyhedral_text(G, r, fam):
+    "Description of an irrep of O or A5 (escnn names irrep_1 for the rotation action itself)."
+    M = r.matrices
+    dets = np.linalg.det(M)
+    cls = conjugacy_classes(G)
+    one_d = [q for q in G.irreps if q.dim == 1 and not np.allclose(q.matrices, 1)]
+    std = next((q for q in G.irreps if q.name == 'irrep_1' and q.dim == 3), None)
+    if std is None or not np.allclose(np.linalg.det(std.matrices), 1): return None
+    chi = lambda q: np.array([np.trace(q.matrices[c[0]]) for c in cls])
+    if r is std: return f"standard 3-d rotation representation (rotations of the {_SHAPES[fam]})"
+    if r.dim == 3 and one_d and np.allclose(chi(r), chi(std) * chi(one_d[0])):
+        return f"standard 3-d rotation representation times the sign ({_SHAPES[fam]} rotations, det = sign)"
+    if r.dim == 3 and np.allclose(dets, 1) and fam == 'A5':
+        return "the other 3-d rotation representation: the standard one after an outer automorphism of A5 (sqrt(5) -> -sqrt(5) in its character)"
+    if r.dim == 1 and fam == 'O': return f"sign of O = S4 (-1 on the {int((M[:, 0, 0] < 0).sum())} odd permutations)"
+    ker = sum(np.abs(M[g] - np.eye(r.dim)).max() < 1e-9 for g in range(G.order))
+    if r.dim == 2 and fam == 'O' and ker == 4: return "standard 2-d representation of S3 = O/V4 (trivial on the Klein four-group V4)"
+    sq = np.array([np.trace(std.matrices[G.cayley[c[0], c[0]]]) for c in cls])
+    if r.dim == 5 and np.allclose(chi(r), (chi(std) ** 2 + sq) / 2 - 1):
+        return "5-d: symmetric square of the standard rotation representation minus the trivial one (l = 2)"
+    fixed = {1: 5, 2: 1, 3: 2, 5: 0}                      # fixed points of an even permutation of 5 points, by its order
+    if r.dim == 4 and fam == 'A5' and np.allclose(chi(r), [fixed[element_order(G, c[0])] - 1 for c in cls]):
+        return "4-d: the permutation representation of A5 on 5 points minus the trivial one"
+    return None
+
+def _product_factors(G):
+    "Factor groups `[(name, FiniteGroup)]` when `G` is a direct product (Oh = C2 x O, Ih = C2 x A5), else None."
+    try: parts = parse_group_name(G.name)
+    except ValueError: return None
+    if len(parts) == 1 and parts[0][0] in ('Oh', 'Ih'): names = ['C2', 'O' if parts[0][0] == 'Oh' else 'A5']
+    elif len(parts) > 1: names = [f + (str(n) if n is not None else '') for f, n in parts]
+    else: return None
+    return [(n, get_group(n)) for n in names]
+
+def _product_text(G, r):
+    "Description of an irrep of a direct product from escnn's name `irrep_[(i..),(j..)](m)`: one part per nontrivial factor."
+    facs = _product_factors(G)
+    m = re.fullmatch(r'irrep_\[(.*)\]\((\d+)\)', r.name)
+    if facs is None or m is None: return None
+    ids = re.findall(r'\(([^()]*)\)', m.group(1))
+    if len(ids) != len(facs): return None
+    parts = []
+    for (fname, F), fid in zip(facs, ids):
+        key = 'irrep_' + ','.join(t.strip() for t in fid.split(',') if t.strip())
+        try: q = F.irreps[_irrep_index(F, key)]
+        except ValueError: return None
+        inversion = G.name in ('Oh', 'Ih') and fname == 'C2'
+        if inversion: parts.append('odd under inversion' if q.name == 'irrep_1' else 'even under inversion')
+        elif not (q.dim == 1 and np.allclose(q.matrices, 1)): parts.append(f"{irrep_description(F, q)} of {fname}")
+    text = ' x '.join(p for p in parts if 'inversion' not in p) or 'trivial on the rotations'
+    inv = [p for p in parts if 'inversion' in p]
+    text += (', ' + inv[0]) if inv else ''
+    return text + (f" (copy {int(m.group(2)) + 1} of the real parts)" if int(m.group(2)) else '')
+
+def irrep_description(G: FiniteGroup, # the group
+                      irrep, # an index into `G.irreps`, an `Irrep`, an escnn name (`irrep_1,1`) or a short label (`1,1`)
+                     ) -> str:
+    "A short description of an irrep: `trivial`, `sign`, a frequency (`rotation by 2 pi f/n (frequency f)`) on cyclic and dihedral groups and tori, the rotation representations of O and A5, products factor by factor, else its character on the conjugacy classes. `ValueError` for an unknown irrep."
+    r = G.irreps[_irrep_index(G, irrep)]
+    if r.dim == 1 and np.allclose(r.matrices, 1): return 'trivial'
+    try: parts = parse_group_name(G.name)
+    except ValueError: parts = None                       # a registered custom group
+    text = None
+    if parts and all(f == 'C' for f, _ in parts): text = _torus_text(G, r, [n for _, n in parts])
+    elif parts and len(parts) == 1 and parts[0][0] == 'D': text = _dihedral_text(G, r, parts[0][1])
+    elif parts and len(parts) == 1 and parts[0][0] in _SHAPES: text = _polyhedral_text(G, r, parts[0][0])
+    elif parts: text = _product_text(G, r)
+    return text or _character_text(G, r)
+
+def irrep_table(G: FiniteGroup) -> list:
+    "One dict per irrep of `G`: `name`, `label` (`short_irrep_name`), `dim`, `type`, `weight` (Plancherel weight $w_\\rho$), `description`."
+    return [dict(name=r.name, label=short_irrep_name(r.name), dim=r.dim, type=r.type, weight=r.weight,
+                 description=irrep_description(G, i)) for i, r in enumerate(G.irreps)]
+
+def format_irrep_table(G: FiniteGroup) -> str:
+    "`irrep_table(G)` as an aligned text table, with a title line naming the group and its order."
+    rows = [(d['name'], d['label'], str(d['dim']), d['type'], f"{d['weight']:g}", d['description']) for d in irrep_table(G)]
+    head = ('irrep', 'label', 'dim', 'type', 'weight', 'description')
+    w = [max(len(x[i]) for x in [head] + rows) for i in range(6)]
+    fmt = lambda x: '  '.join(s.rjust(w[i]) if i in (2, 4) else s.ljust(w[i]) for i, s in enumerate(x)).rstrip()
+    return '\n'.join([f"{G.name}: order {G.order}, {len(G.irreps)} irreps", fmt(head), fmt(['-' * v for v in w])] + [fmt(x) for x in rows])

@@ -7,20 +7,29 @@ from __future__ import annotations
 import os, tempfile, urllib.request
 from pathlib import Path
 import numpy as np
-from .groups import FiniteGroup, get_group, cache_dir, atomic_write
+from .groups import FiniteGroup, get_group, cache_dir, atomic_write, short_irrep_name
 from .fourier import fourier_transform, inverse_fourier_transform
 
 # %% auto #0
-__all__ = ['MNIST_URL', 'REQUIRED', 'TEMPLATE_TYPES', 'one_hot', 'from_powers', 'template_for_display', 'fourier_modes',
-           'gaussian', 'mnist', 'check_template_spec', 'make_template']
+__all__ = ['MNIST_URL', 'REQUIRED', 'TEMPLATE_TYPES', 'one_hot', 'resolve_powers', 'from_powers', 'template_for_display',
+           'fourier_modes', 'gaussian', 'mnist', 'check_template_spec', 'make_template']
 
 # %% ../nbs/03_templates.ipynb #011470fd
+def _element_index(G, element, what='element'):
+    "Index of `element`, given as an index or a label of `G` (None: the identity); `ValueError` naming `what` otherwise."
+    if element is None: return G.identity
+    if isinstance(element, (int, np.integer)) and not isinstance(element, bool) and 0 <= element < G.order: return int(element)
+    if isinstance(element, str) and element in G.elements: return G.elements.index(element)
+    raise ValueError(f"{what} must be an element index in [0, {G.order}) or an element label of {G.name} "
+                     f"such as {G.elements[min(1, G.order - 1)]!r}; got {element!r}")
+
 def one_hot(G: FiniteGroup, # the group
             scale: float=1.0, # height of the spike before the mean is removed
+            element=None, # where the spike sits: an element index or label; None = the identity
            ) -> np.ndarray:
-    "float64 `(|G|,)`: `scale` at the identity and 0 elsewhere, minus the mean."
+    "float64 `(|G|,)`: `scale` at `element` (default the identity) and 0 elsewhere, minus the mean. `ValueError` for an unknown element."
     x = np.zeros(G.order)
-    x[G.identity] = scale
+    x[_element_index(G, element)] = scale
     return x - x.mean()
 
 # %% ../nbs/03_templates.ipynb #528fd0df
@@ -30,11 +39,35 @@ def _trivial_index(G):
         if r.dim == 1 and np.allclose(r.matrices, 1.0): return i
     raise RuntimeError(f"{G.name} has no trivial irrep")
 
+def _is_number(v): return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+def resolve_powers(G: FiniteGroup, # the group
+                   powers, # a list (one power per irrep, in the order of `G.irreps`) or a mapping {irrep name or short label: power}
+                  ) -> np.ndarray:
+    "float64 `(len(G.irreps),)` powers in the order of `G.irreps`; a mapping names irreps by escnn name (`irrep_1,0`) or `short_irrep_name` label (`1,0`), and irreps it leaves out get 0. `ValueError` for an unknown or repeated name (listing the allowed ones) or a value that is not a number."
+    if not isinstance(powers, dict):
+        return np.asarray(powers, dtype=np.float64).ravel() if np.ndim(powers) else np.asarray([powers], dtype=np.float64)
+    names = [r.name for r in G.irreps]
+    labels = [short_irrep_name(n) for n in names]
+    hint = (" (in a YAML flow mapping quote names that contain a comma: {'irrep_1,0': 3000})"
+            if any(v is None for v in powers.values()) else '')
+    p, seen = np.zeros(len(names)), {}
+    for key, v in powers.items():
+        k = str(key)
+        if k not in names and k not in labels:
+            allowed = ', '.join(f'{n} ({l})' for n, l in zip(names, labels))
+            raise ValueError(f"unknown irrep {k!r} in powers for {G.name}; allowed names (short labels): {allowed}{hint}")
+        i = names.index(k) if k in names else labels.index(k)
+        if i in seen: raise ValueError(f"powers names irrep {names[i]} twice (as {seen[i]!r} and {k!r})")
+        if not _is_number(v): raise ValueError(f"the power of irrep {k!r} must be a number; got {v!r}{hint}")
+        seen[i], p[i] = k, float(v)
+    return p
+
 def from_powers(G: FiniteGroup, # the group
-                powers, # one power $P_\rho \ge 0$ per irrep, in the order of `G.irreps`; 0 on the trivial irrep
+                powers, # one power $P_\rho \ge 0$ per irrep (a list in the order of `G.irreps`, or a mapping from irrep names, see `resolve_powers`); 0 on the trivial irrep
                ) -> np.ndarray:
-    "float64 `(|G|,)` zero-mean template whose power spectrum is `powers` ($\\hat x(\\rho) = c_\\rho I$). `ValueError` for a wrong length, a negative or non-finite power, or power on the trivial irrep."
-    p = np.asarray(powers, dtype=np.float64).ravel() if np.ndim(powers) else np.asarray([powers], dtype=np.float64)
+    "float64 `(|G|,)` zero-mean template whose power spectrum is `powers` ($\\hat x(\\rho) = c_\\rho I$). `ValueError` for a wrong length, an unknown irrep name, a negative or non-finite power, or power on the trivial irrep."
+    p = resolve_powers(G, powers)
     if len(p) != len(G.irreps):
         raise ValueError(f"powers for {G.name} must have {len(G.irreps)} entries, one per irrep (dims {G.irrep_dims}); got {len(p)}")
     bad = [i for i, v in enumerate(p) if not np.isfinite(v) or v < 0]
@@ -88,13 +121,28 @@ def _per_mode(v, n, what, default):
     return a
 
 # %% ../nbs/03_templates.ipynb #4c378af9
+def _self_conjugate(f, shape): return tuple((-a) % n for a, n in zip(f, shape)) == f
+
+def _mode_phases(phases, freqs, shape, rng):
+    "Phases of the modes: drawn from `rng` when `phases` is None, else checked (a number or one per mode, 0 or pi on self-conjugate modes)."
+    if phases is None: return rng.uniform(0, 2 * np.pi, len(freqs))
+    if not (_is_number(phases) or (np.ndim(phases) == 1 and all(_is_number(v) for v in phases))):
+        raise ValueError(f"phases must be a number or a list of {len(freqs)} numbers (radians, one per mode); got {phases!r}")
+    ph = _per_mode(phases, len(freqs), 'phases', 0.0)
+    if not np.isfinite(ph).all(): raise ValueError(f"phases must be finite; got {list(ph)}")
+    for f, v in zip(freqs, ph):
+        if _self_conjugate(f, shape) and abs(np.sin(v)) > 1e-9:
+            raise ValueError(f"mode {f} is its own conjugate, so its DFT coefficient is real: its phase must be 0 or pi; got {v:g}")
+    return ph
+
 def fourier_modes(G: FiniteGroup, # a cyclic group `Cn` or a product of cyclic groups such as `C5xC5`
-                  magnitudes=None, # $m_f \ge 0$: one number for all modes or one per mode (default 1.0)
+                  magnitudes=None, # $m_f = |X_f| \ge 0$ in numpy-FFT units: one number for all modes or one per mode (default 1.0)
                   frequencies=None, # the modes: ints on $C_n$, tuples on a torus (`(1, 0)`); default: `n_modes` random ones
                   n_modes: int=None, # number of random modes when `frequencies` is None (default: `len(magnitudes)`, else 1)
-                  seed: int=0, # seeds the phases and the random choice of modes
+                  seed: int=0, # seeds the random choice of modes and the phases when `phases` is None
+                  phases=None, # $\varphi_f$ in radians: one number for all modes or one per mode; None = uniform random from `seed`; 0 = real, symmetric template
                  ) -> np.ndarray:
-    "float64 `(|G|,)` real template with DFT $X_f = m_f e^{i\\varphi_f}$, $X_{-f} = \\overline{X_f}$ at the chosen modes and 0 elsewhere; the irrep of $\\{f,-f\\}$ gets power $2m_f^2/|G|$. `ValueError` for a non-cyclic group, a zero, repeated or conjugate mode, too many modes, or negative magnitudes."
+    "float64 `(|G|,)` real template with DFT $X_f = m_f e^{i\\varphi_f}$, $X_{-f} = \\overline{X_f}$ at the chosen modes and 0 elsewhere (`np.fft.fftn` units); the irrep of $\\{f,-f\\}$ gets power $2m_f^2/|G|$. `ValueError` for a non-cyclic group, a zero, repeated or conjugate mode, too many modes, negative magnitudes, or a phase other than 0 or $\\pi$ on a self-conjugate mode."
     shape = _torus_shape(G, 'fourier')
     rng = np.random.default_rng(seed)
     classes = _mode_classes(shape)
@@ -118,12 +166,13 @@ def fourier_modes(G: FiniteGroup, # a cyclic group `Cn` or a product of cyclic g
             seen[f] = raw
     mags = _per_mode(magnitudes, len(freqs), 'magnitudes', 1.0)
     if (mags < 0).any() or not np.isfinite(mags).all(): raise ValueError(f"magnitudes must be finite and >= 0; got {list(mags)}")
-    phases = rng.uniform(0, 2 * np.pi, len(freqs))
+    given = phases is not None
+    ph = _mode_phases(phases, freqs, shape, rng)
     X = np.zeros(shape, dtype=np.complex128)
-    for f, m, ph in zip(freqs, mags, phases):
+    for f, m, p in zip(freqs, mags, ph):
         c = tuple((-a) % n for a, n in zip(f, shape))
-        if c == f: X[f] = m * (1.0 if ph < np.pi else -1.0)        # self-conjugate: X_f must be real
-        else: X[f], X[c] = m * np.exp(1j * ph), m * np.exp(-1j * ph)
+        if c == f: X[f] = m * (np.sign(np.cos(p)) if given else (1.0 if p < np.pi else -1.0))   # self-conjugate: X_f is real
+        else: X[f], X[c] = m * np.exp(1j * p), m * np.exp(-1j * p)
     return np.fft.ifftn(X).real.ravel()
 
 # %% ../nbs/03_templates.ipynb #dd8ac0ff
@@ -134,22 +183,44 @@ def _range(v, what):
         raise ValueError(f"{what} must be a positive number or a range (low, high) with 0 < low <= high; got {v!r}")
     return a
 
+def _given_bumps(shape, centers, widths, amplitudes, n_bumps):
+    "`(centers (n, r), widths (n,), amplitudes (n,))` of explicitly given bumps; `ValueError` naming the bad argument."
+    r = len(shape)
+    c = np.asarray(centers, dtype=np.float64)
+    if r == 1 and c.ndim == 1: c = c[:, None]
+    if c.ndim != 2 or c.shape[1] != r or len(c) == 0 or not np.isfinite(c).all():
+        want = 'numbers' if r == 1 else f'tuples of {r} numbers'
+        raise ValueError(f"centers must be a non-empty list of bump positions ({want}, in group steps); got {centers!r}")
+    if n_bumps is not None and n_bumps != len(c): raise ValueError(f"n_bumps={n_bumps} but {len(c)} centers are given")
+    if widths is None or amplitudes is None: raise ValueError("explicit bumps need centers, widths and amplitudes together")
+    sig, amp = _per_mode(widths, len(c), 'widths', 1.0), _per_mode(amplitudes, len(c), 'amplitudes', 1.0)
+    if not (np.isfinite(sig).all() and (sig > 0).all()): raise ValueError(f"widths must be positive; got {list(sig)}")
+    if not np.isfinite(amp).all(): raise ValueError(f"amplitudes must be finite; got {list(amp)}")
+    return c, sig, amp
+
 def gaussian(G: FiniteGroup, # a cyclic group `Cn` or a product of cyclic groups such as `C8xC8`
-             n_bumps: int=3, # number of Gaussian bumps
+             n_bumps: int=None, # number of random bumps (default 3, or the number of `centers`)
              width=(0.5, 2.0), # standard deviation $\sigma$ in group steps: a number or a range (low, high)
              amplitude=(0.5, 1.0), # height $A$ of each bump: a number or a range (low, high)
              seed: int=0, # seeds centers, widths and amplitudes
              normalize: bool=True, # scale to unit root mean square ($\|x\|^2 = |G|$)
+             centers=None, # explicit bump centers, one per bump (numbers on $C_n$, tuples on a torus); None = random
+             widths=None, # with `centers`: $\sigma_j$ per bump (or one number)
+             amplitudes=None, # with `centers`: $A_j$ per bump (or one number)
             ) -> np.ndarray:
-    "float64 `(|G|,)` zero-mean sum of periodic Gaussian bumps on $C_n$ or a torus (reshape with `template_for_display`). `ValueError` for a non-cyclic group or bad ranges."
+    "float64 `(|G|,)` zero-mean sum of periodic Gaussian bumps on $C_n$ or a torus (reshape with `template_for_display`), random from `seed` or given by `centers`, `widths`, `amplitudes`. `ValueError` for a non-cyclic group, bad ranges or bad explicit bumps."
     shape = _torus_shape(G, 'gaussian')
-    if not isinstance(n_bumps, (int, np.integer)) or n_bumps < 1: raise ValueError(f"n_bumps must be a positive integer; got {n_bumps!r}")
-    w, a = _range(width, 'width'), _range(amplitude, 'amplitude')
-    rng = np.random.default_rng(seed)
-    centers = rng.uniform(0, 1, (n_bumps, len(shape))) * np.array(shape)
-    sig, amp = rng.uniform(w[0], w[1], n_bumps), rng.uniform(a[0], a[1], n_bumps)
+    if centers is not None: c, sig, amp = _given_bumps(shape, centers, widths, amplitudes, n_bumps)
+    else:
+        if widths is not None or amplitudes is not None: raise ValueError("widths and amplitudes give explicit bumps and need centers (one per bump)")
+        n = 3 if n_bumps is None else n_bumps
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1: raise ValueError(f"n_bumps must be a positive integer; got {n!r}")
+        w, a = _range(width, 'width'), _range(amplitude, 'amplitude')
+        rng = np.random.default_rng(seed)
+        c = rng.uniform(0, 1, (n, len(shape))) * np.array(shape)
+        sig, amp = rng.uniform(w[0], w[1], n), rng.uniform(a[0], a[1], n)
     grid = np.stack(np.meshgrid(*[np.arange(n) for n in shape], indexing='ij'), -1).reshape(-1, len(shape))  # (|G|, r)
-    d = np.abs(grid[None] - centers[:, None])                        # (n_bumps, |G|, r)
+    d = np.abs(grid[None] - c[:, None])                              # (n_bumps, |G|, r)
     d = np.minimum(d, np.array(shape) - d)
     x = (amp[:, None] * np.exp(-(d ** 2).sum(-1) / (2 * sig[:, None] ** 2))).sum(0)
     x = x - x.mean()
@@ -220,10 +291,11 @@ REQUIRED = _Required()
 
 _BUILDERS = {'onehot': one_hot, 'powers': from_powers, 'fourier': fourier_modes, 'gaussian': gaussian, 'mnist': mnist}
 TEMPLATE_TYPES = {
-    'onehot': {'scale': 1.0},
+    'onehot': {'scale': 1.0, 'element': None},
     'powers': {'powers': REQUIRED},
-    'fourier': {'magnitudes': None, 'frequencies': None, 'n_modes': None, 'seed': 0},
-    'gaussian': {'n_bumps': 3, 'width': (0.5, 2.0), 'amplitude': (0.5, 1.0), 'seed': 0, 'normalize': True},
+    'fourier': {'magnitudes': None, 'frequencies': None, 'n_modes': None, 'seed': 0, 'phases': None},
+    'gaussian': {'n_bumps': None, 'width': (0.5, 2.0), 'amplitude': (0.5, 1.0), 'seed': 0, 'normalize': True,
+                 'centers': None, 'widths': None, 'amplitudes': None},
     'mnist': {'digit': 0, 'index': 0, 'axis': 0, 'path': None, 'download': False},
 }  # template type -> {parameter: default}
 
