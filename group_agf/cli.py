@@ -19,6 +19,10 @@ class _Parser(argparse.ArgumentParser):
 _TRAIN_EPILOG = """examples:
   group-agf train d3 --set training.epochs=3000 --out runs
   group-agf train my_config.yaml --device cpu --no-plots --quiet
+  group-agf train --resume runs/d3-20261201-101500-1a2b3c
+
+exit status: 0 trained (or stopped early), 2 bad config or arguments, 3 the run diverged,
+130 interrupted by Ctrl-C, 143 by SIGTERM (both leave a resumable run folder).
 
 A config written for the original group-agf code (data.group_name, model.model_type, ...) is translated first,
 with one line per key on standard error; --set then takes the original's keys (training.epochs=100) or this
@@ -39,7 +43,8 @@ def _parser(presets: dict=None, # preset name -> description, listed in `train -
     pt = sub.add_parser('train', help='train a preset or a YAML config and write a run folder', epilog=listed + _TRAIN_EPILOG,
                         description='Train a preset or a YAML config; the run folder gets the config, metrics, history, checkpoints and figures.',
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    pt.add_argument('config', metavar='PRESET_OR_YAML', help='a preset name (below) or a YAML config file')
+    pt.add_argument('config', metavar='PRESET_OR_YAML', nargs='?', help='a preset name (below) or a YAML config file')
+    pt.add_argument('--resume', metavar='RUN_DIR', help='continue an interrupted run from its resume.pt (its own config is used)')
     pt.add_argument('--set', dest='overrides', action='append', default=[], metavar='SECTION.KEY=VALUE',
                     help='override a config value (repeatable), e.g. --set training.epochs=500')
     pt.add_argument('--out', default=None, metavar='DIR', help='parent folder of the run folder (default: output.dir, "runs")')
@@ -100,25 +105,44 @@ def _train_config(args):
     _translated(args.config, 'config', tr.text())
     return cfg, args.device or dev
 
+def _g(v) -> str: return '-' if v is None else f'{v:.4g}'
+
 def _cmd_train(args) -> int:
-    from group_agf.train import train, ConfigError
+    import signal
+    from group_agf.train import train, ConfigError, TrainingInterrupted
     from group_agf.power import plateau_table
+    if (args.config is None) == (args.resume is None): return _err('give a preset or YAML config, or --resume RUN_DIR (not both)')
     try:
-        cfg, device = _train_config(args)
-        if args.no_plots: cfg.output.plots = False
-        res = train(cfg, out_dir=args.out, device=device, progress=not args.quiet, quiet=args.quiet)
+        if args.resume is not None:
+            if args.overrides: return _err('--set cannot change a resumed run (it continues with its own config.yaml)')
+            res = train(resume=args.resume, device=args.device, progress=not args.quiet, quiet=args.quiet,
+                        plots=False if args.no_plots else None)
+        else:
+            cfg, device = _train_config(args)
+            if args.no_plots: cfg.output.plots = False
+            res = train(cfg, out_dir=args.out, device=device, progress=not args.quiet, quiet=args.quiet)
     except ConfigError as e:
         return _err(str(e))
+    except TrainingInterrupted as e:
+        rd = e.results[0].run_dir if e.results else None
+        sig = 'SIGTERM' if e.signum == signal.SIGTERM else 'Ctrl-C'
+        print(f"group-agf: interrupted by {sig}" + (f"; continue with: group-agf train --resume {rd}" if rd else ''), file=sys.stderr)
+        return 143 if e.signum == signal.SIGTERM else 130
     except KeyboardInterrupt:
         print("group-agf: interrupted; the run folder is marked INCOMPLETE", file=sys.stderr)
         return 130
     m = res.metrics
     if not args.quiet:
         print(f"run folder: {res.run_dir}")
-        val = f"   validation loss: {m['final_val_loss']:.4g}" if m.get('final_val_loss') is not None else ''
-        print(f"training {m['status']}   final loss: {m['final_train_loss']:.4g} (MSELoss units){val}   "
+        val = f"   validation loss: {_g(m.get('final_val_loss'))}" if m.get('final_val_loss') is not None else ''
+        print(f"training {m['status']}   final loss: {_g(m['final_train_loss'])} (MSELoss units){val}   "
               f"steps: {m['steps']}   wall time: {m['wall_time_s']:.1f} s on {m['device']}")
         if m.get('observed'): print(plateau_table(m))
+    if m['status'] == 'diverged':
+        end = _g(m['final_train_loss']) if m['final_train_loss'] is not None else 'a non-finite value'
+        print(f"group-agf: the run diverged: loss {_g(m['initial_train_loss'])} -> {end} after {m['steps']} steps "
+              f"(lower training.lr or clip with training.grad_clip); the run folder has what was recorded", file=sys.stderr)
+        return 3
     return 0 if m['status'] in ('complete', 'stopped_early') else 1
 
 def _cmd_plot(args) -> int:
@@ -216,7 +240,13 @@ def _cmd_sweep(argv: list) -> int:
 
 # %% ../nbs/10_cli.ipynb #b272e6a5
 def main(argv=None) -> int:
-    "Entry point of the `group-agf` console script; returns the exit code (2 for usage and config errors)."
+    "Entry point of the `group-agf` console script; returns the exit code (2 for usage and config errors, 130 after Ctrl-C)."
+    try: return _main(argv)
+    except KeyboardInterrupt:
+        print("group-agf: interrupted", file=sys.stderr)
+        return 130
+
+def _main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ['sweep']: return _cmd_sweep(argv[1:])
     if argv[:1] == ['summarize']:  # the sweep module owns these command lines

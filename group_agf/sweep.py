@@ -947,7 +947,7 @@ def _print_table(df: pd.DataFrame, cols=None):
 _SUMMARY_COLS = ('status', 'final_train_loss', 'steps', 'wall_time_s', 'steps_to_90', 'plateaus_matched', 'plateaus_observed', 'order_observed', 'error')
 
 def sweep_main(argv: Optional[list] = None) -> int:
-    "`group-agf sweep SWEEP.yaml|NAME [--out DIR] [--workers N] [--gpus auto|none|0,1] [--executor local|dask] [--scheduler ADDR] [--dry-run] [--resume/--no-resume] [--list]`; returns the exit code (0 ok, 1 some runs failed, 2 bad sweep or arguments, 130 interrupted)."
+    "`group-agf sweep SWEEP.yaml|NAME [--out DIR] [--workers N] [--gpus auto|none|0,1] [--executor local|dask] [--scheduler ADDR] [--dry-run] [--resume/--no-resume] [--pack auto|off] [--list]`; returns the exit code (0 ok, 1 some runs failed or diverged, 2 bad sweep or arguments, 130 interrupted)."
     prog = 'group-agf sweep'
     ap = argparse.ArgumentParser(prog=prog, description='Run a sweep of training runs (grid x experiments x seeds) and summarize it.')
     ap.add_argument('sweep', nargs='?', help=f"sweep YAML file or an example name ({', '.join(EXAMPLE_SWEEPS)})")
@@ -1014,7 +1014,12 @@ def sweep_main(argv: Optional[list] = None) -> int:
     agg = pd.read_csv(out / 'aggregate.csv')
     print(); _print_table(agg, [*_param_columns(s), 'n_runs', 'success_rate', 'learned_rate', 'final_train_loss_mean', 'final_train_loss_std', 'steps_to_90_median'])
     print(f"\nfiles: {out / 'summary.csv'}, {out / 'aggregate.csv'}, {out / 'figures'}/")
-    return 0 if res.ok else 1
+    n_failed, n_div = int((s.status == 'failed').sum()), int((s.status == 'diverged').sum())
+    if n_failed or n_div:
+        what = ' and '.join(x for x in (f"{_plural(n_failed, 'run')} failed" if n_failed else '', f"{_plural(n_div, 'run')} diverged" if n_div else '') if x)
+        print(f"{prog}: {what} of {len(runs)}; see the status column of {out / 'summary.csv'}", file=sys.stderr)
+        return 1
+    return 0
 
 def summarize_main(argv: Optional[list] = None) -> int:
     "`group-agf summarize SWEEP_DIR [--no-plots]`: rewrite summary.csv, aggregate.csv and the figures, and print the tables; returns the exit code."
