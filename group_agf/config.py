@@ -11,15 +11,15 @@ from typing import Any, Optional, Union
 import numpy as np
 import torch
 import yaml
-from .groups import get_group, atomic_write
+from .groups import get_group, group_order, atomic_write, MAX_GROUP_ORDER
 from .templates import make_template, TEMPLATE_TYPES
 from .models import build_model, count_parameters, MODEL_TYPES
 from .optimizers import resolve_optimizer_name, OPTIMIZER_OPTIONS
 
 # %% auto #0
-__all__ = ['MAX_SEQUENCES', 'MAX_GROUP_ORDER', 'MAX_NAME', 'PRESETS', 'ConfigError', 'DataConfig', 'ModelConfig',
-           'TrainingConfig', 'OutputConfig', 'Config', 'config_hash', 'optimizer_options', 'group_order',
-           'estimate_bytes', 'device_memory', 'list_presets', 'parse_yaml', 'read_yaml', 'load_config']
+__all__ = ['MAX_SEQUENCES', 'MAX_NAME', 'PRESETS', 'ConfigError', 'DataConfig', 'ModelConfig', 'TrainingConfig', 'OutputConfig',
+           'Config', 'config_hash', 'optimizer_options', 'estimate_bytes', 'device_memory', 'list_presets',
+           'parse_yaml', 'read_yaml', 'load_config']
 
 # %% ../nbs/06a_config.ipynb #a92aade3
 def _atomic_write_text(path, text: str):
@@ -173,7 +173,7 @@ def _validate(c: Config):
     except (ValueError, TypeError) as e: bad(f"data.group: {e}")
     if order > _max_order(c):
         bad(f"data.group={d.group} has {order:,} elements, above data.max_group_order={_max_order(c):,} (its Cayley table alone has {order ** 2:,} entries); raise data.max_group_order to allow it")
-    try: G = get_group(d.group)
+    try: G = get_group(d.group, max_order=_max_order(c))
     except ValueError as e: bad(f"data.group: {e}")
     if d.k < 2: bad(f"data.k must be >= 2 (sequences of at least two elements), got {d.k}")
     if d.mode not in _MODES: bad(f"data.mode must be one of {', '.join(_MODES)}, got {d.mode!r}")
@@ -244,18 +244,9 @@ def _validate_optimizer(t: TrainingConfig, name: str):
             bad(f"training.{key} applies to optimizer {', '.join(users)}; training.optimizer is {t.optimizer!r}" + (f" (resolved to {name!r})" if t.optimizer != name else ''))
 
 MAX_SEQUENCES = 2_000_000  # default limit on exhaustive datasets
-MAX_GROUP_ORDER = 10_000  # default limit on the group order
 MAX_NAME = 100  # longest run name (the run folder adds a time stamp and a hash)
 
 def _max_order(c: Config) -> int: return c.data.max_group_order if c.data.max_group_order is not None else MAX_GROUP_ORDER
-
-_ORDERS = {'O': 24, 'Oh': 48, 'A5': 60, 'Ih': 120, 'K4': 4}
-
-def group_order(name: str) -> int:
-    "The order of the group called `name`, from the name alone (nothing is built); `ValueError` as `get_group` for a bad name."
-    from group_agf.groups import parse_group_name, _REGISTRY
-    if name in _REGISTRY: return _REGISTRY[name].order
-    return math.prod(_ORDERS[f] if n is None else (n if f == 'C' else 2 * n) for f, n in parse_group_name(name))
 
 def _check_name(name):
     "`ConfigError` unless `name` (output.name) is a plain file name of at most `MAX_NAME` characters."

@@ -4,17 +4,17 @@
 
 # %% ../nbs/00_groups.ipynb #db8bdb7f
 from __future__ import annotations
-import contextlib, io, os, re, tempfile
+import contextlib, io, math, os, re, tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['SEED_GROUPS', 'EXAMPLE_GROUPS', 'Irrep', 'short_irrep_name', 'FiniteGroup', 'cache_dir', 'atomic_write',
-           'parse_group_name', 'get_group', 'group_from_irreps', 'register_group', 'group_table', 'format_group_table',
-           'check_group', 'conjugacy_classes', 'element_order', 'irrep_description', 'irrep_table',
-           'format_irrep_table']
+__all__ = ['MAX_GROUP_ORDER', 'SEED_GROUPS', 'EXAMPLE_GROUPS', 'Irrep', 'short_irrep_name', 'FiniteGroup', 'cache_dir',
+           'atomic_write', 'parse_group_name', 'group_order', 'get_group', 'group_from_irreps', 'register_group',
+           'group_table', 'format_group_table', 'check_group', 'conjugacy_classes', 'element_order',
+           'irrep_description', 'irrep_table', 'format_irrep_table']
 
 # %% ../nbs/00_groups.ipynb #0e3260db
 _TYPES = {'R': 'real', 'C': 'complex', 'H': 'quaternionic'}
@@ -295,12 +295,24 @@ def _get_group(canonical: str, use_cache: bool) -> FiniteGroup:
                        int(a['identity']), irreps)
 
 _REGISTRY = {}
+MAX_GROUP_ORDER = 10_000  # default limit of `get_group`: the Cayley table has |G|^2 entries
+_FIXED_ORDERS = {'O': 24, 'Oh': 48, 'A5': 60, 'Ih': 120, 'K4': 4}
+
+def group_order(name: str, # a group name as for `get_group`
+               ) -> int:
+    "The order of the group called `name`, from the name alone (nothing is built); `ValueError` as `get_group` for a bad name."
+    if isinstance(name, str) and name in _REGISTRY: return _REGISTRY[name].order
+    return math.prod(_FIXED_ORDERS[f] if n is None else (n if f == 'C' else 2 * n) for f, n in parse_group_name(name))
 
 def get_group(name: str, # e.g. `C10`, `D3`, `O`, `Oh`, `A5`, `Ih`, `K4`, `C4xC4`, `D3xC2`, `C2xC2xC2`, or a registered name
               use_cache: bool=True, # read/write the on-disk cache (see `cache_dir`)
+              max_order: int=MAX_GROUP_ORDER, # refuse larger groups before building anything
              ) -> FiniteGroup:
-    "The finite group called `name`; `ValueError` naming the supported families for an unknown or malformed name."
+    "The finite group called `name`; `ValueError` naming the supported families for an unknown or malformed name, or naming the size for a group above `max_order`."
     if isinstance(name, str) and name in _REGISTRY: return _REGISTRY[name]
+    n = group_order(name)
+    if n > max_order:
+        raise ValueError(f"{name} has {n:,} elements, above max_order={max_order:,} (its Cayley table alone would have {n * n:,} entries); pass a larger max_order to build it")
     return _get_group(_canonical(parse_group_name(name)), use_cache)
 
 # %% ../nbs/00_groups.ipynb #1814271b

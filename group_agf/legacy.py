@@ -11,7 +11,8 @@ from typing import Optional, Union
 import numpy as np
 import yaml
 from .groups import get_group, atomic_write
-from .config import Config, ConfigError, TrainingConfig, load_config, config_hash
+from .config import Config, ConfigError, TrainingConfig, load_config, config_hash, parse_yaml
+from .config import read_yaml as _read_yaml
 from .models import build_model
 
 # %% auto #0
@@ -53,17 +54,11 @@ def is_original_sweep(d) -> bool:
     "True when `d` is a sweep file in the original format (`base_config`, `n_seeds`, `global_overrides`, `parameter_grid`)."
     return isinstance(d, dict) and any(k in d for k in ('base_config', 'n_seeds', 'global_overrides', 'parameter_grid'))
 
-class _Loader(yaml.SafeLoader):
-    "YAML's safe loader that also reads `1e-3` as a float."
-_Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$'),
-                              list('-+0123456789'))
-
 def read_yaml(path) -> dict:
-    "The YAML file at `path` as a dict (`1e-3` read as a float); `LegacyError` for a missing, unreadable or non-mapping file."
+    "The YAML file at `path` as a dict (read strictly: `group_agf.config.read_yaml`); `LegacyError` for a missing, unreadable, non-YAML or non-mapping file."
     p = Path(path)
-    try: d = yaml.load(p.read_text(), Loader=_Loader)
-    except OSError as e: raise LegacyError(f"{p}: cannot read it ({e.strerror or e})") from None
-    except yaml.YAMLError as e: raise LegacyError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+    try: d = _read_yaml(p)
+    except ConfigError as e: raise LegacyError(str(e)) from None
     if not isinstance(d, dict): raise LegacyError(f"{p}: expected a mapping of sections, got {type(d).__name__}")
     return d
 
@@ -528,8 +523,8 @@ def _device(t: _T, sweep: bool, machine: bool):
 
 # %% ../nbs/09a_legacy.ipynb #269855fc
 def _parse_value(v: str):
-    try: return yaml.load(v, Loader=_Loader) if v.strip() else None
-    except yaml.YAMLError: raise LegacyError(f"--set: cannot parse the value {v!r}") from None
+    try: return parse_yaml(v, '--set') if v.strip() else None
+    except ConfigError: raise LegacyError(f"--set: cannot parse the value {v!r}") from None
 
 def split_overrides(overrides) -> tuple:
     "`(original, ours)` from `['section.key=value', ...]` or a flat dict: keys the original reads (nested dict, applied before translating) and group_agf keys (flat dict, applied after)."

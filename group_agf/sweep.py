@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from .groups import atomic_write
+from .config import parse_yaml, read_yaml
 from .train import Config, ConfigError, load_config, config_hash, train, train_many, pack_key, max_replicas, TrainingInterrupted, PRESETS
 
 # %% auto #0
@@ -68,7 +69,7 @@ def _flatten_layer(o, where: str, problems: list) -> dict:
                 problems.append(f"{where}: {s!r} must look like section.key=value"); continue
             k, v = s.split('=', 1)
             try: flat[k.strip()] = _parse_value(v)
-            except yaml.YAMLError: problems.append(f"{where}: cannot parse the value of {k.strip()}: {v!r}")
+            except ConfigError: problems.append(f"{where}: cannot parse the value of {k.strip()}: {v!r}")
         return flat
     if not isinstance(o, dict):
         problems.append(f"{where} must be a mapping of section.key: value, got {type(o).__name__}"); return {}
@@ -80,16 +81,9 @@ def _flatten_layer(o, where: str, problems: list) -> dict:
         else: flat[k] = v
     return flat
 
-class _Loader(yaml.SafeLoader):
-    "YAML's safe loader that also reads `1e-3` as a float (YAML 1.1 reads it as a string)."
-_Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$'),
-                              list('-+0123456789'))
-
-def _yaml_load(text: str): return yaml.load(text, Loader=_Loader)
-
 def _parse_value(v: str):
-    "A `key=value` value parsed as YAML (with `1e-3` a float)."
-    return _yaml_load(v) if v.strip() else None
+    "A `key=value` value parsed as YAML (strictly, with `1e-3` a float: `group_agf.config.parse_yaml`)."
+    return parse_yaml(v, 'value') if v.strip() else None
 
 def _check_key(key: str, where: str) -> Optional[str]:
     "A problem line when `key` is not a dotted config key (checked against the default `Config`), else None."
@@ -121,8 +115,8 @@ def load_sweep(spec: Union[str, os.PathLike, dict], # an `EXAMPLE_SWEEPS` name, 
     p = Path(spec)
     if not p.is_file():
         raise SweepError([f"{str(spec)!r} is neither an example sweep ({', '.join(EXAMPLE_SWEEPS)}) nor an existing YAML file"])
-    try: d = _yaml_load(p.read_text())
-    except yaml.YAMLError as e: raise SweepError([f"{p}: not valid YAML ({str(e).splitlines()[0]})"]) from None
+    try: d = read_yaml(p)
+    except ConfigError as e: raise SweepError([str(e)]) from None
     if not isinstance(d, dict): raise SweepError([f"{p}: a sweep spec must be a mapping with keys {', '.join(_SPEC_KEYS)}"])
     d.setdefault('name', p.stem)
     b = d.get('base')
