@@ -347,7 +347,8 @@ def _load_resume(pr: _PackRun, st: dict):
 # %% ../nbs/07_train.ipynb #c8c0aa37
 RESUME_EVERY = 10.0  # seconds: a resumable state is saved at the first checkpoint this long after the previous save
 DIVERGENCE_FACTOR = 100.0  # a loss above this multiple of its first value means the run diverged
-ENDS_ABOVE = 0.01  # ... as does a final loss more than this fraction above the first (a run still on its first plateau drifts by less)
+ENDS_ABOVE = 0.01  # ... as does a final loss more than this fraction above the first (a run still on its first plateau drifts by less),
+# or a final loss more than DIVERGENCE_FACTOR times that of the zero function (||x||^2/|G|, the first predicted plateau)
 
 class _PackRun:
     "The replicas of one pack trained together: state, one epoch, log points, freezing, resumable states."
@@ -455,7 +456,8 @@ class _PackRun:
             return
         for r in self.active():
             self.status[r], self.done[r], self.steps_of[r] = 'complete', done, self.n_steps
-            if self.loss[r, done - 1].item() > (1 + ENDS_ABOVE) * self.loss[r, 0].item(): self.status[r] = 'diverged'   # ends above its start
+            last, first, zero = self.loss[r, done - 1].item(), self.loss[r, 0].item(), float(np.mean(self.data.templates[r] ** 2))
+            if last > (1 + ENDS_ABOVE) * first or last > DIVERGENCE_FACTOR * zero: self.status[r] = 'diverged'
 
     def final_state(self, r: int) -> dict:
         return self.final[r] if self.final[r] is not None else self.stack.replica_state_dict(r)
