@@ -38,6 +38,7 @@ class DataConfig:
     mode: str = 'exhaustive'  # exhaustive (all |G|^k sequences) | sampled (n_samples sequences) | online (fresh batches)
     n_samples: Optional[int] = None  # number of sequences for mode=sampled
     val_fraction: float = 0.0  # held-out fraction of sequences (never trained on); 0 trains on all (the paper's setting)
+    val_split: str = 'random'  # random (seeded by data.seed) | last (the last sequences in lexicographic order, as the original code holds out)
     seq2seq: bool = False  # targets for every prefix g1g2, ..., g1...gk (QuadraticRNN only)
     max_sequences: Optional[int] = None  # exhaustive mode: refuse datasets larger than this (null: 2,000,000)
     max_group_order: Optional[int] = None  # refuse groups larger than this before building them (null: 10,000; the Cayley table has |G|^2 entries)
@@ -49,6 +50,7 @@ class ModelConfig:
     hidden_dim: int = 128  # hidden width
     init_scale: float = 1e-2  # weights ~ init_scale * N(0, 1/fan_in)
     nonlinearity: str = 'square'  # TwoLayerNet only
+    output_init: str = 'fan_in'  # TwoLayerNet only: fan_in (W ~ init_scale/sqrt(H)) | group (init_scale/sqrt(|G|), the original code's)
     transition: str = 'quadratic'  # QuadraticRNN only: quadratic | multiplicative
 
 @dataclass
@@ -185,6 +187,7 @@ def _validate(c: Config):
         bad(f"data.mode=exhaustive needs |G|^k = {G.order}^{d.k} = {G.order ** d.k} sequences, above data.max_sequences={_max_seq(c)}; use data.mode=sampled or online")
     if not 0 <= d.val_fraction < 1: bad(f"data.val_fraction must be in [0, 1), got {d.val_fraction}")
     if d.mode == 'online' and d.val_fraction > 0: bad("data.val_fraction must be 0 with data.mode=online (every batch is fresh)")
+    if d.val_split not in ('random', 'last'): bad(f"data.val_split must be random or last, got {d.val_split!r}")
     if d.seq2seq and m.type != 'QuadraticRNN': bad(f"data.seq2seq=true needs model.type=QuadraticRNN, got {m.type!r}")
     # template
     tt = d.template.get('type')
@@ -263,6 +266,8 @@ def _model_kwargs(c: Config) -> dict:
     allowed = MODEL_TYPES[m.type]
     if 'nonlinearity' in allowed: kw['nonlinearity'] = m.nonlinearity
     elif m.nonlinearity != 'square': raise ConfigError(f"model.nonlinearity applies to TwoLayerNet only (model.type is {m.type})")
+    if 'output_init' in allowed: kw['output_init'] = m.output_init
+    elif m.output_init != 'fan_in': raise ConfigError(f"model.output_init applies to TwoLayerNet only (model.type is {m.type})")
     if 'transition' in allowed: kw['transition'] = m.transition
     elif m.transition != 'quadratic': raise ConfigError(f"model.transition applies to QuadraticRNN only (model.type is {m.type})")
     if 'seq2seq' in allowed: kw['seq2seq'] = c.data.seq2seq

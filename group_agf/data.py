@@ -168,15 +168,18 @@ class SequenceDataset:
     def split(self,
               val_fraction: float, # fraction of the distinct sequences held out, in (0, 1)
               seed: int=0, # numpy seed of the split
+              how: str='random', # `random`: a seeded random choice; `last`: the last distinct sequences in lexicographic order of their elements (the exhaustive enumeration's end)
              ) -> tuple:
-        "`(train, val)` with disjoint sequences; `round(val_fraction * distinct)` distinct sequences (at least 1, at most all but 1) go to `val`. `ValueError` for a fraction outside (0, 1) or fewer than 2 distinct sequences."
+        "`(train, val)` with disjoint sequences; `round(val_fraction * distinct)` distinct sequences (at least 1, at most all but 1) go to `val`. `ValueError` for a fraction outside (0, 1), an unknown `how`, or fewer than 2 distinct sequences."
         if not 0 < val_fraction < 1: raise ValueError(f"val_fraction must be in (0, 1); got {val_fraction!r}")
+        if how not in ('random', 'last'): raise ValueError(f"how must be 'random' or 'last'; got {how!r}")
         inv = _codes(self.seq.cpu().numpy(), self.group.order)
         n_unique = int(inv.max()) + 1 if len(inv) else 0
         if n_unique < 2: raise ValueError(f"cannot split {n_unique} distinct sequence(s) into train and validation")
         n_val = min(max(int(round(val_fraction * n_unique)), 1), n_unique - 1)
         is_val = np.zeros(n_unique, dtype=bool)
-        is_val[np.random.default_rng(seed).permutation(n_unique)[:n_val]] = True
+        if how == 'last': is_val[n_unique - n_val:] = True            # codes are sorted like the sequences
+        else: is_val[np.random.default_rng(seed).permutation(n_unique)[:n_val]] = True
         mask = torch.as_tensor(is_val[inv], device=self.seq.device)
         return self.subset(~mask), self.subset(mask)
 

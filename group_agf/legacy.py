@@ -190,9 +190,11 @@ def _model(t: _T, G) -> str:
     t.put('model.hidden_dim', h)
     s = _float(t, 'model', 'init_scale', positive=True)
     t.put('model.init_scale', s)
-    t.line(f"model.init_scale={s!r} -> model.init_scale={s!r}" + (
-        " (U and V are drawn alike; the original draws the output weights W with std init_scale/sqrt(|G|),"
-        " ours with init_scale/sqrt(hidden_dim))" if mt == 'TwoLayerNet' else ''))
+    if mt == 'TwoLayerNet':
+        t.put('model.output_init', 'group')
+        t.line(f"model.init_scale={s!r} -> model.init_scale={s!r}, model.output_init=group (the original draws the output weights W "
+               f"with std init_scale/sqrt(|G|); our default draws them with init_scale/sqrt(hidden_dim))")
+    else: t.line(f"model.init_scale={s!r} -> model.init_scale={s!r}")
     if mt == 'TwoLayerNet':
         nl = t.get('model', 'nonlinearity', 'square')
         if nl not in _NONLINEARITIES: t.bad('model', 'nonlinearity', f"must be one of {', '.join(_NONLINEARITIES)}")
@@ -365,10 +367,10 @@ def _data(t: _T, G, mt: str, online: bool):
         if fr != 1.0: t.bad('data', 'dataset_fraction', 'cannot be kept: ours has no random subset of the pair table (only 1.0 translates)', refused=False)
         t.noeffect('data', 'dataset_fraction', 'all pairs')
         N = G.order ** 2; n_val = max(1, N // 10)
-        t.put('data.val_fraction', n_val / N)
+        t.put('data.val_fraction', n_val / N); t.put('data.val_split', 'last')
         t.note(f"validation: the original holds out the last 10% of the {N} pairs ({n_val}) and trains on {N - n_val} -> "
-               f"data.val_fraction={n_val / N:.6g} ({n_val} random pairs, never trained on). Our default, data.val_fraction: 0, "
-               f"trains on all pairs (the paper's setting)")
+               f"data.val_fraction={n_val / N:.6g}, data.val_split=last (the same {n_val} pairs, never trained on). Our default, "
+               f"data.val_fraction: 0, trains on all pairs (the paper's setting)")
         return k, seed
     t.noeffect('data', 'dataset_fraction', 'only TwoLayerNet uses it')
     mode = t.need('data', 'mode')

@@ -111,6 +111,7 @@ def _identity(z): return z
 _ACTIVATIONS = {'square': torch.square, 'relu': torch.relu, 'tanh': torch.tanh,
                 'gelu': nn.functional.gelu, 'linear': _identity}
 _ACT_DEGREE = {'square': 3, 'relu': 2, 'linear': 2, 'tanh': 2, 'gelu': 2}
+_OUTPUT_INITS = ('fan_in', 'group')
 
 class TwoLayerNet(CompositionModel):
     "$f = W^\\top \\sigma(U x_{g_1} + V x_{g_2})$ (paper eq. for the two-layer net): `X (N, 2, |G|)` -> `(N, |G|)`. `ValueError` for a bad width, nonlinearity or input shape."
@@ -119,16 +120,18 @@ class TwoLayerNet(CompositionModel):
                  hidden_dim: int, # number of hidden units $H$
                  nonlinearity: str='square', # $\sigma$: one of `square`, `relu`, `tanh`, `gelu`, `linear`
                  init_scale: float=1e-2, # weights start at `init_scale` times $\mathcal N(0, 1/\text{fan\_in})$
+                 output_init: str='fan_in', # `fan_in`: $W$ with std `init_scale`$/\sqrt H$; `group`: $/\sqrt{|G|}$ (the original code's TwoLayerNet)
                 ):
         super().__init__(group_order, 2, hidden_dim, init_scale)
         self.nonlinearity = _check_choice('nonlinearity', nonlinearity, tuple(_ACTIVATIONS))
+        self.output_init = _check_choice('output_init', output_init, _OUTPUT_INITS)
         self._act = _ACTIVATIONS[nonlinearity]
-        self._init_weights()
+        self._init_weights(output_init=output_init)
 
     @staticmethod
-    def weight_shapes(group_order, k, hidden_dim, **hyper):
+    def weight_shapes(group_order, k, hidden_dim, output_init='fan_in', **hyper):
         G, H = group_order, hidden_dim
-        return {'U': (H, G, 2 * G), 'V': (H, G, 2 * G), 'W': (H, G, H)}
+        return {'U': (H, G, 2 * G), 'V': (H, G, 2 * G), 'W': (H, G, H if output_init == 'fan_in' else G)}
 
     def forward_params(self, p, X):
         return self._act(X[..., 0, :] @ p['U'].mT + X[..., 1, :] @ p['V'].mT) @ p['W']
@@ -152,9 +155,9 @@ class TwoLayerNet(CompositionModel):
 
     def hyperparameters(self) -> dict:
         h = super().hyperparameters(); del h['k']
-        return {**h, 'nonlinearity': self.nonlinearity}
+        return {**h, 'nonlinearity': self.nonlinearity, 'output_init': self.output_init}
 
-    def extra_repr(self): return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+    def extra_repr(self): return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}" + (f", output_init={self.output_init!r}" if self.output_init != 'fan_in' else '')
 
 # %% ../nbs/05_models.ipynb #07be5b24
 class SequentialMLP(CompositionModel):
@@ -406,7 +409,7 @@ class ReplicaStack(nn.Module):
 
 # %% ../nbs/05_models.ipynb #6885dfcb
 MODEL_TYPES = {
-    'TwoLayerNet': {'hidden_dim': None, 'init_scale': 1e-2, 'nonlinearity': 'square'},
+    'TwoLayerNet': {'hidden_dim': None, 'init_scale': 1e-2, 'nonlinearity': 'square', 'output_init': 'fan_in'},
     'SequentialMLP': {'hidden_dim': None, 'init_scale': 1e-2},
     'QuadraticRNN': {'hidden_dim': None, 'init_scale': 1e-2, 'transition': 'quadratic', 'seq2seq': False},
     'DeepPairwiseMLP': {'hidden_dim': None, 'init_scale': 1e-2},
@@ -449,7 +452,7 @@ def count_parameters(model_cfg: dict, # as for `build_model`
                     ) -> int:
     "Number of parameters `build_model(model_cfg, group_order, k)` would have, computed from the shapes without allocating anything (so a size check can come first). `ValueError` as `build_model`."
     typ, args = _resolve_model_cfg(model_cfg, k)
-    return sum(r * c for r, c, _ in _MODEL_CLASSES[typ].weight_shapes(group_order, k, args['hidden_dim']).values())
+    return sum(r * c for r, c, _ in _MODEL_CLASSES[typ].weight_shapes(group_order, k, args['hidden_dim']).values())   # shapes do not depend on the other keys
 
 # %% ../nbs/05_models.ipynb #5ff17fbb
 def flops_per_sample(model: CompositionModel) -> int:

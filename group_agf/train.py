@@ -94,7 +94,7 @@ def _template_spec(c: Config) -> dict:
 def _data_key(c: Config) -> str:
     "Equal for two configs exactly when they train on the same data."
     d = c.data
-    return json.dumps([d.group, d.k, _template_spec(c), d.mode, d.n_samples, d.val_fraction, d.seq2seq, _max_seq(c), d.seed,
+    return json.dumps([d.group, d.k, _template_spec(c), d.mode, d.n_samples, d.val_fraction, d.val_split, d.seq2seq, _max_seq(c), d.seed,
                        c.training.power_samples, c.training.batch_size if d.mode == 'online' else None, c.training.dtype],
                       sort_keys=True, default=str)
 
@@ -111,7 +111,7 @@ def _one_data(c: Config, G, dev, dtype) -> dict:
                     pred_seq=pw.seq[:_N_SHOW], pred_target=_last(pw.Y[:_N_SHOW]))
     ds = make_dataset(G, template, d.k, mode=d.mode, n_samples=d.n_samples, seed=d.seed, seq2seq=d.seq2seq,
                       max_sequences=_max_seq(c), device=dev, dtype=dtype)
-    tr, va = ds.split(d.val_fraction, seed=d.seed) if d.val_fraction > 0 else (ds, None)
+    tr, va = ds.split(d.val_fraction, seed=d.seed, how=d.val_split) if d.val_fraction > 0 else (ds, None)
     sel = torch.randperm(len(ds.X), generator=torch.Generator().manual_seed(d.seed))[:min(t.power_samples, len(ds.X))].to(dev)
     return dict(template=template, X=tr.X, Y=tr.Y, val_X=va.X if va else None, val_Y=va.Y if va else None, Xp=ds.X[sel],
                 sampler=None, pred_seq=ds.seq[sel][:_N_SHOW], pred_target=_last(ds.Y[sel][:_N_SHOW]))
