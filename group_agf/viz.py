@@ -52,7 +52,7 @@ def _fig_ax(ax, figsize):
     fig = Figure(figsize=figsize, layout='constrained')
     return fig, fig.add_subplot()
 
-# %% ../nbs/08_viz.ipynb #a8865a54
+# %% ../nbs/08_viz.ipynb #e8310c21
 def _ipython():
     "The running IPython shell (a Jupyter kernel, terminal IPython, execnb), or None; does not import IPython."
     ip = sys.modules.get('IPython')
@@ -81,7 +81,7 @@ def _register_figure_display(shell=None, # an IPython shell or anything with a `
 
 if _ipython() is not None: _register_figure_display()
 
-# %% ../nbs/08_viz.ipynb #329e961d
+# %% ../nbs/08_viz.ipynb #5dbbcbe0
 def _num(v, digits: int=3) -> str:
     "A short plain label for a number: `3000`, `30`, `0.167`; scientific notation only below 0.001 or from a million."
     v = float(v)
@@ -206,37 +206,48 @@ def _text_pts(s: str, size: float) -> float:
     t = re.sub(r'\\[a-zA-Z]+', 'x', str(s))
     return 0.58 * size * len(re.sub(r'[${}_^]', '', t))
 
-def _label_x(spans, xlim, logx: bool, width: float):
-    "The middle (data units) of the first span that holds a label `width` axes-fractions wide, else of the widest span; None without spans."
-    tf = np.log10 if logx else (lambda v: v)
-    lo, hi = tf(xlim[0]), tf(xlim[1])
-    best = None
-    for a, b in spans:
-        a, b = tf(max(a, xlim[0])), tf(min(b, xlim[1]))
-        if b <= a: continue
-        if (b - a) / (hi - lo) >= 1.05 * width: best = (np.inf, (a + b) / 2); break
-        if best is None or b - a > best[0]: best = (b - a, (a + b) / 2)
-    if best is None: return None
-    return 10 ** best[1] if logx else best[1]
+def _axes_frac(v, lim, log: bool):
+    "Data values as fractions of an axis (0 at `lim[0]`, 1 at `lim[1]`), on a log or linear scale."
+    v = np.asarray(v, dtype=np.float64)
+    if log:
+        with np.errstate(divide='ignore', invalid='ignore'):
+            return (np.log10(v) - np.log10(lim[0])) / (np.log10(lim[1]) - np.log10(lim[0]))
+    return (v - lim[0]) / (lim[1] - lim[0])
 
-def _plateau_labels(ax, levels, labels, colors, reached, drops, cuts, data_end, logx: bool, fontsize: float=8):
-    """Label each drawn plateau above its line, between the drops onto it and off it (`drops`: observed, else predicted
-    step, NaN when unknown), in a stretch free of the vertical lines at `cuts`; else at the right end."""
-    xlim = ax.get_xlim()
-    w_pts = ax.get_position().width * ax.figure.get_figwidth() * 72
-    cuts = sorted(c for c in cuts if np.isfinite(c) and xlim[0] < c < xlim[1])
-    gaps = list(zip([xlim[0]] + cuts, cuts + [xlim[1]]))
-    size = (lambda g: np.log10(g[1] / g[0])) if logx else (lambda g: g[1] - g[0])
+def _plateau_labels(ax, levels, labels, colors, reached, drops, vlines, curve, logx: bool, logy: bool, fontsize: float=8):
+    """Label each drawn plateau just above its line where the label box covers neither the curve (`curve`: x, y
+    arrays), nor a vertical line (`vlines`, data x) nor an earlier label: as close as possible to the middle of the
+    stretch between the drops onto and off the plateau (`drops`: observed, else predicted step; NaN when unknown)."""
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    W = ax.get_position().width * ax.figure.get_figwidth() * 72
+    H = ax.get_position().height * ax.figure.get_figheight() * 72
+    cx, cy = _axes_frac(curve[0], xlim, logx), _axes_frac(curve[1], ylim, logy)
+    o = np.argsort(cx); cx, cy = cx[o], cy[o]
+    vx = [float(_axes_frac(v, xlim, logx)) for v in vlines if np.isfinite(v)]
+    placed, pt = [], 1.0 / max(H, 1.0)   # one point, in axes fraction
+    def free(x0, x1, y0, y1):
+        if any(x0 - 0.006 < v < x1 + 0.006 for v in vx): return False
+        if any(not (x1 < a0 or x0 > a1 or y1 < b0 or y0 > b1) for a0, a1, b0, b1 in placed): return False
+        i, k = np.searchsorted(cx, x0), np.searchsorted(cx, x1, side='right')
+        seg = cy[max(i - 1, 0):min(k + 1, len(cy))]     # the curve over the box, with its neighbours on each side
+        seg = seg[np.isfinite(seg)]
+        return not len(seg) or bool((seg > y1 + pt).all() or (seg < y0 - pt).all())
     for j, (lev, lab, c) in enumerate(zip(levels, labels, colors)):
         if lev is None: continue
-        start = xlim[0] if j == 0 else (drops[j - 1] if np.isfinite(drops[j - 1]) else data_end)
-        end = drops[j] if j < len(drops) and np.isfinite(drops[j]) else xlim[1]
-        later = sorted((g for g in gaps if g[0] >= start), key=size, reverse=True)   # the curve is on or below the line there
-        x = _label_x([(start, end)] + later, xlim, logx, _text_pts(lab, fontsize) / max(w_pts, 1.0))
-        xy, ha = ((x, lev), 'center') if x is not None else ((0.985, lev), 'right')
-        ax.annotate(lab, xy=xy, xycoords='data' if x is not None else ('axes fraction', 'data'), xytext=(0, 2.5),
-                    textcoords='offset points', ha=ha, va='bottom', fontsize=fontsize, color=c,
-                    alpha=1.0 if reached[j] else 0.55, zorder=6,
+        w, h = (_text_pts(lab, fontsize) + 4) / max(W, 1.0), (1.3 * fontsize + 3) / max(H, 1.0)
+        y0 = float(_axes_frac(lev, ylim, logy)) + 2.5 / max(H, 1.0); y1 = y0 + h
+        a = 0.0 if j == 0 or not np.isfinite(drops[j - 1]) else float(_axes_frac(drops[j - 1], xlim, logx))
+        b = 1.0 if j >= len(drops) or not np.isfinite(drops[j]) else float(_axes_frac(drops[j], xlim, logx))
+        a, b = np.clip([a, b], 0, 1)
+        pref = (a + b) / 2
+        cands = np.linspace(w / 2 + 0.01, 1 - w / 2 - 0.01, 120) if w < 0.98 else np.array([0.5])
+        ok = [x for x in cands if free(x - w / 2, x + w / 2, y0, y1)]
+        inside = [x for x in ok if a <= x - w / 2 and x + w / 2 <= b]
+        pool = inside or ok
+        x = min(pool, key=lambda v: abs(v - pref)) if pool else float(np.clip(pref, w / 2, 1 - w / 2))
+        placed.append((x - w / 2, x + w / 2, y0, y1))
+        ax.annotate(lab, xy=(x, lev), xycoords=('axes fraction', 'data'), xytext=(0, 2.5), textcoords='offset points',
+                    ha='center', va='bottom', fontsize=fontsize, color=c, alpha=1.0 if reached[j] else 0.55, zorder=6,
                     bbox=dict(boxstyle='square,pad=0.1', fc='white', ec='none', alpha=0.75))
 
 @_styled
@@ -306,7 +317,7 @@ def plot_loss(step, # training steps (epochs), shape `(T,)`
             ax.set_ylim(lo, max(hi, top * (top / lo) ** 0.12) if logy and lo > 0 else max(hi, top + 0.1 * (top - lo)))
         drops = np.where(np.isfinite(js_), js_, ps if ps is not None else np.nan)
         _plateau_labels(ax, drawn, [f'{lab}: {_num(lev)}' for lab, lev in zip(labels, pl)], colors, reached, drops,
-                        list(js_) + [ps[i] for i in pending], step[ok].max() if ok.any() else np.nan, logx)
+                        list(js_) + [ps[i] for i in pending], (step[ok], loss[ok]), logx, logy)
     if logx: _readable_log(ax, 'x')
     if logy: _readable_log(ax, 'y')
     ax.set_xlabel(xlabel); ax.set_ylabel(LOSS_LABEL)
@@ -369,7 +380,8 @@ def plot_power(ckpt_step, # checkpoint steps `(C,)`
     if title: ax.set_title(title)
     if legend:
         h0, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=h0 + [Line2D([], [], ls=':', lw=1.4, color='0.3', label='template power')], loc='best')
+        ax.legend(handles=h0 + [Line2D([], [], ls=':', lw=1.4, color='0.3', label='template power')], loc='best',
+                  frameon=True, facecolor='white', edgecolor='none', framealpha=0.85)
     return fig
 
 # %% ../nbs/08_viz.ipynb #f2dd1cae
@@ -538,8 +550,8 @@ def plot_neuron_irreps(G: FiniteGroup, # the group
     present = [j for j in range(nI + 1) if frac[keep, j].max() > 0]
     ax.stackplot(s[keep], *[frac[keep, j] for j in present], colors=[cols[j] for j in present],
                  labels=[labs[j] for j in present], alpha=0.9, lw=0)
-    if logx: ax.set_xscale('log')
     ax.set_ylim(0, 1); ax.set_xlim(s[keep].min(), s[keep].max())
+    if logx: ax.set_xscale('log'); _readable_log(ax, 'x')
     ax.set_xlabel(xlabel); ax.set_ylabel('fraction of hidden units')
     ax.set_title(title or 'hidden units by dominant irrep of their input weights')
     ax.legend(loc='center left', bbox_to_anchor=(1.0, 0.5))
@@ -928,7 +940,7 @@ def explore(run, # run folder, RunResult-like object or history dict
         display(plot_checkpoint(r, -1, predict=predict, n_inputs=n_inputs, G=G))
     return box
 
-# %% ../nbs/08_viz.ipynb #5fccb1f0
+# %% ../nbs/08_viz.ipynb #d1e16d48
 _METRIC_LABELS = {'final_train_loss': 'final training loss (MSELoss units)', 'steps_to_90': 'steps to 90% loss reduction',
                   'plateaus_matched': 'plateaus matched (fraction)', 'wall_time_s': 'wall time (s)'}
 
@@ -973,7 +985,7 @@ def width_boundary(k, # sequence length(s)
     "The hidden width $H = 2^{k-1}|G|$ a two-layer network needs to learn $k$-fold composition perfectly (paper, Section 3); an int, or an array for an array of `k`."
     return 2 ** (np.asarray(k) - 1) * group_order
 
-# %% ../nbs/08_viz.ipynb #bbc3ba1a
+# %% ../nbs/08_viz.ipynb #01451df3
 @_styled
 def plot_metric(summary, # a sweep's summary table (`pandas.DataFrame`) or a sweep folder holding `summary.csv`
                 param: str, # swept column for the x axis, e.g. `'training.lr'`
@@ -1026,7 +1038,7 @@ def plot_metric(summary, # a sweep's summary table (`pandas.DataFrame`) or a swe
     if hue is not None or shown: ax.legend(fontsize=8)
     return fig
 
-# %% ../nbs/08_viz.ipynb #f734601d
+# %% ../nbs/08_viz.ipynb #feec49bf
 @_styled
 def plot_heatmap(summary, # a sweep's summary table (`pandas.DataFrame`) or a sweep folder holding `summary.csv`
                  x: str='model.hidden_dim', # swept column along x
@@ -1075,7 +1087,7 @@ def plot_heatmap(summary, # a sweep's summary table (`pandas.DataFrame`) or a sw
         ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(0, -0.2), frameon=False)
     return fig
 
-# %% ../nbs/08_viz.ipynb #890dad61
+# %% ../nbs/08_viz.ipynb #227f1937
 def plot_sweep(sweep_dir, # a sweep folder (written by `group_agf.sweep.run_sweep`)
                summary: pd.DataFrame=None, # its summary table (default: read from `summary.csv`)
                formats=('png', 'pdf'), # file formats
