@@ -52,7 +52,7 @@ def _fig_ax(ax, figsize):
     fig = Figure(figsize=figsize, layout='constrained')
     return fig, fig.add_subplot()
 
-# %% ../nbs/08_viz.ipynb #e8310c21
+# %% ../nbs/08_viz.ipynb #f29b873e
 def _ipython():
     "The running IPython shell (a Jupyter kernel, terminal IPython, execnb), or None; does not import IPython."
     ip = sys.modules.get('IPython')
@@ -81,7 +81,7 @@ def _register_figure_display(shell=None, # an IPython shell or anything with a `
 
 if _ipython() is not None: _register_figure_display()
 
-# %% ../nbs/08_viz.ipynb #5dbbcbe0
+# %% ../nbs/08_viz.ipynb #3d26febd
 def _num(v, digits: int=3) -> str:
     "A short plain label for a number: `3000`, `30`, `0.167`; scientific notation only below 0.001 or from a million."
     v = float(v)
@@ -899,8 +899,8 @@ def plot_checkpoint(run, # run folder, RunResult-like object or history dict
                 ax.bar(np.arange(G.order), T[j], color='#56B4E9', edgecolor='#0072B2', lw=0.4, label='target')
                 ax.plot(np.arange(G.order), Pr[j], color='#D55E00', marker='o', ms=2.5, lw=1.1, label='prediction')
                 ax.set_ylim(-v, v); ax.set_xticks([]); ax.tick_params(labelsize=7)
-                if seq is not None and len(seq) > j:
-                    ax.text(0.01, 0.97, _seq_title(G, seq[j]), transform=ax.transAxes, ha='left', va='top', fontsize=7.5)
+                if seq is not None and len(seq) > j:   # the product beside the panel, off the bars
+                    ax.set_ylabel(_seq_title(G, seq[j]).replace(' = ', '\n= '), rotation=0, ha='right', va='center', fontsize=7.5)
                 if j == 0:
                     ax.set_title('predictions vs targets', loc='left', fontsize=10)
                     ax.legend(loc='lower right', bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=7, borderaxespad=0.2)   # above the bars
@@ -940,7 +940,7 @@ def explore(run, # run folder, RunResult-like object or history dict
         display(plot_checkpoint(r, -1, predict=predict, n_inputs=n_inputs, G=G))
     return box
 
-# %% ../nbs/08_viz.ipynb #d1e16d48
+# %% ../nbs/08_viz.ipynb #af9dc2c0
 _METRIC_LABELS = {'final_train_loss': 'final training loss (MSELoss units)', 'steps_to_90': 'steps to 90% loss reduction',
                   'plateaus_matched': 'plateaus matched (fraction)', 'wall_time_s': 'wall time (s)'}
 
@@ -985,7 +985,7 @@ def width_boundary(k, # sequence length(s)
     "The hidden width $H = 2^{k-1}|G|$ a two-layer network needs to learn $k$-fold composition perfectly (paper, Section 3); an int, or an array for an array of `k`."
     return 2 ** (np.asarray(k) - 1) * group_order
 
-# %% ../nbs/08_viz.ipynb #01451df3
+# %% ../nbs/08_viz.ipynb #fe19e127
 @_styled
 def plot_metric(summary, # a sweep's summary table (`pandas.DataFrame`) or a sweep folder holding `summary.csv`
                 param: str, # swept column for the x axis, e.g. `'training.lr'`
@@ -1038,7 +1038,7 @@ def plot_metric(summary, # a sweep's summary table (`pandas.DataFrame`) or a swe
     if hue is not None or shown: ax.legend(fontsize=8)
     return fig
 
-# %% ../nbs/08_viz.ipynb #feec49bf
+# %% ../nbs/08_viz.ipynb #84dc98d2
 @_styled
 def plot_heatmap(summary, # a sweep's summary table (`pandas.DataFrame`) or a sweep folder holding `summary.csv`
                  x: str='model.hidden_dim', # swept column along x
@@ -1087,7 +1087,7 @@ def plot_heatmap(summary, # a sweep's summary table (`pandas.DataFrame`) or a sw
         ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(0, -0.2), frameon=False)
     return fig
 
-# %% ../nbs/08_viz.ipynb #227f1937
+# %% ../nbs/08_viz.ipynb #8b414223
 def plot_sweep(sweep_dir, # a sweep folder (written by `group_agf.sweep.run_sweep`)
                summary: pd.DataFrame=None, # its summary table (default: read from `summary.csv`)
                formats=('png', 'pdf'), # file formats

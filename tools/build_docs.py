@@ -14,8 +14,8 @@ same job with what is:
    the plain signature (annotations as written: no `NoneType` inferred from a `None` default), the docstring, and a
    table of the parameters whose docments (inline comments) are rendered Markdown (code, math, links);
 3. each processed notebook becomes a Markdown page (outputs included, images extracted to files, a widget shown by the
-   static outputs saved in its state, math kept for `pymdownx.arithmatex` + MathJax, links to other pages made
-   relative);
+   static outputs saved in its state, progress bars left out, math kept for `pymdownx.arithmatex` + MathJax, links to
+   other pages made relative);
 4. `mkdocs.yml` is written with a navigation mirroring `nbs/` (index first, then the modules in order, then
    `nbs/tutorials/`), and MkDocs + Material builds the static site into `_docs/`; links to a symbol with no heading of
    its own go to its class (`FiniteGroup.multiply` to `FiniteGroup`) or become plain text, the 404 page gets relative
@@ -208,7 +208,9 @@ def _outputs_md(cell, img_dir: Path, img_rel: str, stem: str, n_img: list, image
                 inner = _widget_outputs(widgets or {}, (data[_WIDGET] or {}).get('model_id', ''))
                 if inner: parts.extend(_outputs_md({'outputs': inner}, img_dir, img_rel, stem, n_img, images, widgets))
                 continue
-            if 'text/markdown' in data: parts.append(_tidy_signature(_text(data['text/markdown']).strip()))
+            md = _text(data.get('text/markdown', ''))
+            if 'text/markdown' in data and not ('text/html' in data and md.lstrip().startswith('```html')):   # fastprogress: its HTML, not a listing of it
+                parts.append(_tidy_signature(md.strip()))
             elif 'image/png' in data or 'image/jpeg' in data or 'image/svg+xml' in data:
                 if not images: continue
                 n_img[0] += 1
@@ -223,6 +225,8 @@ def _outputs_md(cell, img_dir: Path, img_rel: str, stem: str, n_img: list, image
                 attr = f'{{ width="{meta["width"]}" }}' if isinstance(meta, dict) and meta.get('width') else ''
                 parts.append(f'![]({img_rel}/{name}){attr}')
             elif 'text/html' in data:
+                h = _text(data['text/html'])
+                if '<progress' in h or 'table.fastprogress' in h: continue   # progress bars: nothing to read on a static page
                 parts.append('<div class="nb-output" markdown="0">\n' + _text(data['text/html']).strip() + '\n</div>')
             elif 'text/latex' in data: parts.append(_text(data['text/latex']).strip())
             elif 'text/plain' in data:
@@ -418,6 +422,7 @@ _EXTRA_CSS = """
 .md-typeset pre > code { font-size: .78rem; }
 .md-typeset .nb-output { overflow-x: auto; }
 .md-typeset img { max-width: 100%; height: auto; }
+.md-typeset td code { white-space: nowrap; }
 .md-typeset blockquote { color: var(--md-default-fg-color--light); border-left-color: var(--md-primary-fg-color); }
 """
 
