@@ -1,6 +1,8 @@
 # group_agf: one-command setup, main job, tests and docs.
 # `make run`  : install what is missing, then train the d3 preset and print theory vs observed plateaus.
 # `make test` : install what is missing, check notebooks/library sync, run nbdev_test and pytest.
+# `make docs` : build the documentation site into _docs/ (`make docs-full` first stores full-run outputs).
+# `make lab`  : open the notebooks in JupyterLab.
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,7 +10,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.group_agf-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test sync-check nbtest pytest docs bench clean-venv
+.PHONY: setup run test sync-check nbtest pytest docs full-outputs docs-full lab bench clean-venv
 
 setup: $(STAMP)
 
@@ -48,6 +50,17 @@ test: setup sync-check nbtest pytest
 
 docs: setup
 	$(PY) tools/build_docs.py
+
+# execute the tutorials and the train/viz examples fully in a Jupyter kernel and store their outputs in the notebooks
+# (the docs then show full runs); `python tools/full_outputs.py --clear` removes them again
+full-outputs: setup
+	$(PY) tools/full_outputs.py
+
+docs-full: full-outputs docs
+
+# JupyterLab on the notebooks (figures and the explorer display without any magic)
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=nbs
 
 bench: setup
 	@for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

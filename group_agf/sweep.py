@@ -19,8 +19,7 @@ from .train import Config, ConfigError, load_config, config_hash, train, train_m
 # %% auto #0
 __all__ = ['IN_TEST', 'EXAMPLE_SWEEPS', 'DONE_STATUSES', 'SUCCESS_STATUSES', 'SweepError', 'load_sweep', 'SweepRun',
            'expand_sweep', 'runs_table', 'run_state', 'visible_gpus', 'LocalExecutor', 'DaskExecutor', 'SweepResult',
-           'plan_tasks', 'run_sweep', 'aggregate', 'summarize', 'save_figure', 'plot_metric', 'width_boundary',
-           'plot_heatmap', 'plot_sweep', 'sweep_main', 'summarize_main']
+           'plan_tasks', 'run_sweep', 'aggregate', 'summarize', 'sweep_main', 'summarize_main']
 
 # %% ../nbs/09_sweep.ipynb #22202a3b
 IN_TEST = bool(os.environ.get('IN_TEST'))
@@ -691,9 +690,6 @@ def _levels_str(v) -> Optional[str]:
     "Plateau levels as a compact string '505 5 0' (None stays None, a missing level is '-')."
     return None if v is None else ' '.join('-' if x is None else f'{float(x):.4g}' for x in v)
 
-def _levels(s) -> Optional[list]:
-    return None if not isinstance(s, str) else [None if t == '-' else float(t) for t in s.split()]
-
 def _steps_to(run_dir: Path, frac: float = 0.1) -> float:
     "First step with train loss <= frac x the first recorded loss (history.npz), NaN when never or unknown."
     try:
@@ -760,7 +756,7 @@ def _param_columns(df: pd.DataFrame) -> list:
 def summarize(sweep_dir, # a folder written by `run_sweep`
               plots: bool = True, # also write the figures into `sweep_dir/figures/`
              ) -> pd.DataFrame:
-    "One row per run of the sweep (see above), written to `summary.csv`, with the per-configuration `aggregate` in `aggregate.csv`; `FileNotFoundError` for a folder without `runs.json`."
+    "One row per run of the sweep (see above), written to `summary.csv`, with the per-configuration `aggregate` in `aggregate.csv` and the figures of `group_agf.viz.plot_sweep` in `figures/`; `FileNotFoundError` for a folder without `runs.json`."
     sweep_dir = Path(sweep_dir)
     meta = _read_runs(sweep_dir)
     params, has_exp = meta.get('params', []), bool(meta.get('experiments'))
@@ -770,163 +766,10 @@ def summarize(sweep_dir, # a folder written by `run_sweep`
     atomic_write(sweep_dir / 'summary.csv', lambda t: df.to_csv(t, index=False))
     agg = aggregate(df)
     atomic_write(sweep_dir / 'aggregate.csv', lambda t: agg.to_csv(t, index=False))
-    if plots and len(df): plot_sweep(sweep_dir, df)
+    if plots and len(df):
+        from group_agf.viz import plot_sweep   # figures live in viz, which never imports sweep
+        plot_sweep(sweep_dir, df)
     return df
-
-# %% ../nbs/09_sweep.ipynb #726b4fa3
-def save_figure(fig, path_stem) -> list:
-    "Write `fig` to `path_stem.png` and `path_stem.pdf` atomically; returns the two paths."
-    out = []
-    for ext in ('png', 'pdf'):
-        p = Path(f'{path_stem}.{ext}')
-        atomic_write(p, lambda t: fig.savefig(t, format=ext, dpi=120, bbox_inches='tight'))
-        out.append(p)
-    return out
-
-def _as_summary(s) -> pd.DataFrame:
-    if isinstance(s, pd.DataFrame): return s
-    p = Path(s) / 'summary.csv'
-    return pd.read_csv(p) if p.is_file() else summarize(s, plots=False)
-
-def _numeric(vals) -> bool:
-    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in vals)
-
-def _sorted_values(s: pd.Series) -> list:
-    vals = list(dict.fromkeys(s.dropna().tolist()))
-    return sorted(vals) if _numeric(vals) else vals
-
-def _label_metric(metric: str) -> str:
-    return {'final_train_loss': 'final train loss (MSE)', 'steps_to_90': 'steps to 90% loss reduction',
-            'plateaus_matched': 'plateaus matched (fraction)', 'wall_time_s': 'wall time (s)'}.get(metric, metric)
-
-# %% ../nbs/09_sweep.ipynb #3d71af54
-def plot_metric(summary, # a `summarize` table or a sweep folder
-                param: str, # swept column for the x axis, e.g. 'training.lr'
-                metric: str = 'final_train_loss', # column to plot
-                hue: Optional[str] = None, # another swept column: one line per value (default: the other swept column, if one)
-                logy: Optional[bool] = None, # log y axis (default: for losses and steps when positive)
-                levels: Optional[list] = None, # horizontal reference lines, e.g. the predicted plateaus (MSELoss units)
-               ):
-    "A matplotlib `Figure`: mean of `metric` across seeds against `param` with one-standard-deviation error bars, each seed as a faint dot. `ValueError` for an unknown column."
-    from matplotlib.figure import Figure
-    df = _as_summary(summary).copy()
-    for c in (param, metric, hue):
-        if c is not None and c not in df.columns: raise ValueError(f"unknown column {c!r}; columns: {', '.join(df.columns)}")
-    df[metric] = pd.to_numeric(df[metric], errors='coerce')
-    others = [c for c in _param_columns(df) if c != param]
-    if hue is None and len(others) == 1: hue = others[0]
-    xs = _sorted_values(df[param])
-    num = _numeric(xs)
-    fig = Figure(figsize=(5, 3.6)); ax = fig.subplots()
-    groups = [(None, df)] if hue is None else [(h, df[df[hue] == h]) for h in _sorted_values(df[hue])]
-    for h, sub in groups:
-        g = sub.groupby(param)[metric]
-        m, s = g.mean(), g.std().fillna(0)
-        x = [v for v in xs if v in m.index and np.isfinite(m[v])]
-        pos = (lambda v: v) if num else xs.index
-        line = ax.errorbar([pos(v) for v in x], [m[v] for v in x], yerr=[s[v] for v in x], marker='o', capsize=3,
-                           label=None if h is None else f'{hue}={h}')
-        pts = sub[[param, metric]].dropna()
-        ax.scatter([pos(v) for v in pts[param]], pts[metric], s=10, alpha=0.35, color=line[0].get_color(), lw=0)
-    vals = df[metric].dropna()
-    if logy is None:  # log scale only when the values are positive and span at least a decade
-        logy = bool(metric in ('final_train_loss', 'steps_to_90') and len(vals) and (vals > 0).all() and vals.max() >= 10 * vals.min())
-    for i, lv in enumerate(v for v in (levels or []) if v is not None and (v > 0 or not logy)):
-        ax.axhline(lv, color='0.4', ls=':', lw=1, label='predicted plateaus' if i == 0 else None)
-    if logy: ax.set_yscale('log')
-    if not num: ax.set_xticks(range(len(xs)), [str(v) for v in xs])
-    else:
-        if len(xs) > 1 and min(xs) > 0 and max(xs) / min(xs) >= 3: ax.set_xscale('log')
-        if len(xs) <= 10:
-            ax.set_xticks(xs, [f'{v:g}' for v in xs]); ax.minorticks_off()
-            if logy: ax.yaxis.set_tick_params(which='minor', left=True)
-    n_seeds = df.groupby([param] + ([hue] if hue else []))[metric].size().max()
-    ax.set(xlabel=param, ylabel=_label_metric(metric), title=f'{_label_metric(metric)} vs {param}\n(mean and std over {n_seeds} runs per point)')
-    if hue is not None or levels: ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return fig
-
-# %% ../nbs/09_sweep.ipynb #1ba0f742
-def _group_order(sweep_dir) -> Optional[int]:
-    "|G| of the sweep's runs (from runs.json) when they all use one group, else None."
-    try: groups = {rec['config']['data']['group'] for rec in _read_runs(sweep_dir)['runs']}
-    except (OSError, KeyError, ValueError, TypeError): return None
-    if len(groups) != 1: return None
-    from group_agf.groups import get_group
-    return get_group(groups.pop()).order
-
-def width_boundary(k, group_order: int):
-    "The hidden width $H = 2^{k-1}|G|$ a two-layer network needs to learn $k$-fold composition perfectly (paper, Section 3)."
-    return 2 ** (np.asarray(k) - 1) * group_order
-
-def plot_heatmap(summary, # a `summarize` table or a sweep folder
-                 x: str = 'model.hidden_dim', # swept column along x
-                 y: str = 'data.k', # swept column along y
-                 metric: str = 'final_train_loss', # column shown as colour (mean across seeds and other swept columns)
-                 group_order: Optional[int] = None, # |G| for the theory boundary (default: read from the sweep folder)
-                 log: Optional[bool] = None, # log colour scale (default: for positive losses and steps)
-                ):
-    "A matplotlib `Figure`: mean `metric` over the `x` by `y` grid, values written in the cells; with `model.hidden_dim` x `data.k` the boundary $H = 2^{k-1}|G|$ is drawn."
-    from matplotlib.figure import Figure
-    from matplotlib.colors import LogNorm
-    df = _as_summary(summary).copy()
-    for c in (x, y, metric):
-        if c not in df.columns: raise ValueError(f"unknown column {c!r}; columns: {', '.join(df.columns)}")
-    df[metric] = pd.to_numeric(df[metric], errors='coerce')
-    xs, ys = _sorted_values(df[x]), _sorted_values(df[y])
-    piv = df.groupby([y, x])[metric].mean()
-    Z = np.array([[piv.get((yv, xv), np.nan) for xv in xs] for yv in ys], dtype=float)
-    fin = Z[np.isfinite(Z)]
-    if log is None: log = metric in ('final_train_loss', 'steps_to_90') and len(fin) and (fin > 0).all()
-    fig = Figure(figsize=(1.2 + 0.75 * len(xs), 1.4 + 0.55 * len(ys))); ax = fig.subplots()
-    norm = LogNorm(vmin=fin.min(), vmax=max(fin.max(), fin.min() * 1.0001)) if log and len(fin) else None
-    im = ax.imshow(np.ma.masked_invalid(Z), origin='lower', aspect='auto', cmap='viridis', norm=norm)
-    fig.colorbar(im, ax=ax, label=_label_metric(metric))
-    for i in range(len(ys)):
-        for j in range(len(xs)):
-            if np.isfinite(Z[i, j]):
-                r, g, b, _ = im.cmap(im.norm(Z[i, j]))
-                ax.text(j, i, f'{Z[i, j]:.2g}', ha='center', va='center', fontsize=7,
-                        color='k' if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else 'w')
-    ax.set_xticks(range(len(xs)), [str(v) for v in xs]); ax.set_yticks(range(len(ys)), [str(v) for v in ys])
-    ax.set(xlabel=x, ylabel=y, title=_label_metric(metric))
-    pair = {x, y} == {'model.hidden_dim', 'data.k'}
-    if pair and group_order is None and not isinstance(summary, pd.DataFrame): group_order = _group_order(summary)
-    if pair and group_order and _numeric(xs) and _numeric(ys) and len(xs if x == 'model.hidden_dim' else ys) > 1:
-        widths, ks = (xs, ys) if x == 'model.hidden_dim' else (ys, xs)
-        lw = np.log(np.asarray(widths, dtype=float))
-        pos = [float(np.clip(np.interp(np.log(width_boundary(k, group_order)), lw, np.arange(len(widths)),
-                                       left=-0.5, right=len(widths) - 0.5), -0.5, len(widths) - 0.5)) for k in ks]
-        steps = np.repeat(pos, 2), np.ravel([[i - 0.5, i + 0.5] for i in range(len(ks))])
-        bx, by = steps if x == 'model.hidden_dim' else steps[::-1]
-        ax.plot(bx, by, color='r', lw=2, label=f'$H = 2^{{k-1}}|G|$ (|G| = {group_order})')
-        ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(0, -0.18))
-    return fig
-
-# %% ../nbs/09_sweep.ipynb #ceff31cb
-def plot_sweep(sweep_dir, # a folder written by `run_sweep`
-               summary: Optional[pd.DataFrame] = None, # its `summarize` table (read when None)
-              ) -> list:
-    "Write the standard figures into `sweep_dir/figures/` (PNG + PDF): final loss and steps to 90% against each numeric swept parameter, and heatmaps for the first two; returns the PNG paths."
-    df = _as_summary(sweep_dir) if summary is None else summary
-    out, fdir = [], Path(sweep_dir) / 'figures'
-    params = [c for c in _param_columns(df) if c != 'experiment' and len(_sorted_values(df[c])) > 1]
-    metrics = [m for m in ('final_train_loss', 'steps_to_90') if pd.to_numeric(df[m], errors='coerce').notna().any()]
-    if not metrics: return out
-    th = {v for v in df.get('plateaus_theory', pd.Series(dtype=object)).dropna()}
-    levels = _levels(th.pop()) if len(th) == 1 else None  # one predicted staircase for every run
-    for p in params:
-        for m in metrics:
-            fig = plot_metric(df, p, m, hue=None if len(params) != 2 else [q for q in params if q != p][0],
-                              levels=levels if m == 'final_train_loss' else None)
-            out.append(save_figure(fig, fdir / f'{m}-vs-{p}')[0])
-    if len(params) >= 2:
-        x, y = (params[0], params[1])
-        if 'data.k' in params and 'model.hidden_dim' in params: x, y = 'model.hidden_dim', 'data.k'
-        for m in metrics:
-            fig = plot_heatmap(df, x, y, m, group_order=_group_order(sweep_dir))
-            out.append(save_figure(fig, fdir / f'{m}-heatmap-{x}-{y}')[0])
-    return out
 
 # %% ../nbs/09_sweep.ipynb #6a0d5a05
 def _err(prog: str, msg: str): print(f'{prog}: error: {msg}', file=sys.stderr)

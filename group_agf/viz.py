@@ -4,14 +4,16 @@
 
 # %% ../nbs/08_viz.ipynb #64b45e6c
 from __future__ import annotations
-import json, logging, os, re, tempfile
+import json, logging, os, re, sys, tempfile
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np
+import pandas as pd
 import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from .groups import FiniteGroup, get_group, atomic_write, short_irrep_name
 
 logging.getLogger('fontTools').setLevel(logging.ERROR)  # font subsetting for PDF warns about font timestamps
@@ -23,7 +25,8 @@ from .power import power_spectrum, learning_order, theory
 __all__ = ['STEP_LABEL', 'LOSS_LABEL', 'POWER_LABEL', 'OKABE_ITO', 'TOL_MUTED', 'irrep_colors', 'irrep_label', 'irrep_labels',
            'real_irrep_basis', 'neuron_irrep_power', 'dominant_irreps', 'plot_loss', 'plot_power', 'plot_template',
            'plot_irreps', 'plot_predictions', 'plot_neuron_irreps', 'plot_wmix_fourier', 'save_figure',
-           'plot_staircase', 'plot_run', 'plot_checkpoint', 'explore']
+           'plot_staircase', 'plot_run', 'plot_checkpoint', 'explore', 'width_boundary', 'plot_metric', 'plot_heatmap',
+           'plot_sweep']
 
 # %% ../nbs/08_viz.ipynb #9988f20d
 _RC = {'font.size': 10, 'axes.titlesize': 11, 'axes.labelsize': 10, 'legend.fontsize': 8.5, 'xtick.labelsize': 9,
@@ -48,6 +51,63 @@ def _fig_ax(ax, figsize):
     if ax is not None: return ax.figure, ax
     fig = Figure(figsize=figsize, layout='constrained')
     return fig, fig.add_subplot()
+
+# %% ../nbs/08_viz.ipynb #f29b873e
+def _ipython():
+    "The running IPython shell (a Jupyter kernel, terminal IPython, execnb), or None; does not import IPython."
+    ip = sys.modules.get('IPython')
+    return ip.get_ipython() if ip is not None and hasattr(ip, 'get_ipython') else None
+
+def _register_figure_display(shell=None, # an IPython shell or anything with a `display_formatter` (default: the running shell)
+                            ) -> bool:
+    "Register the inline backend's image formatter for `Figure` in `shell`; True if registered, False without a shell or when a formatter for `Figure` is set already (then left as it is)."
+    shell = _ipython() if shell is None else shell
+    fmt = getattr(shell, 'display_formatter', None)
+    if fmt is None: return False
+    if any(Figure in f for mime, f in fmt.formatters.items() if mime != 'text/plain'): return False
+    from IPython.core.interactiveshell import InteractiveShellABC
+    from IPython.core.pylabtools import select_figure_formats
+    formats, kwargs = {'png'}, {'bbox_inches': 'tight'}
+    if isinstance(shell, InteractiveShellABC):
+        try: from matplotlib_inline.config import InlineBackend
+        except ImportError: InlineBackend = None
+        if InlineBackend is not None:
+            cfg = InlineBackend.instance(parent=shell)
+            cfg.shell = shell  # `%config InlineBackend.figure_formats = {'svg'}` then updates the formatters
+            if cfg not in shell.configurables: shell.configurables.append(cfg)
+            formats, kwargs = set(cfg.figure_formats), dict(cfg.print_figure_kwargs)
+    select_figure_formats(shell, formats, **kwargs)
+    return True
+
+if _ipython() is not None: _register_figure_display()
+
+# %% ../nbs/08_viz.ipynb #3d26febd
+def _num(v, digits: int=3) -> str:
+    "A short plain label for a number: `3000`, `30`, `0.167`; scientific notation only below 0.001 or from a million."
+    v = float(v)
+    if v == 0 or not np.isfinite(v): return f'{v:g}'
+    if 1e-3 <= abs(v) < 1e6:
+        s = f'{v:.{digits}g}'
+        return f'{float(s):.0f}' if 'e' in s else s
+    return f'{v:.{max(1, digits - 1)}g}'
+
+def _log_label(v, pos=None) -> str:
+    "Tick label on a log axis: plain numbers from 0.001 to 10000, powers of ten beyond."
+    if not np.isfinite(v) or v <= 0: return ''
+    if 1e-3 <= v < 1e5: return f'{v:g}'
+    e = int(np.floor(np.log10(v) + 1e-9))
+    m = v / 10.0 ** e
+    return rf'$10^{{{e}}}$' if abs(m - 1) < 1e-6 else rf'${m:g}\times 10^{{{e}}}$'
+
+def _readable_log(ax, which: str='y'):
+    "Plain-number ticks on a log axis of `ax` (`which` 'x' or 'y'); more ticks per decade when the axis spans few decades."
+    axis, lim = (ax.yaxis, ax.get_ylim()) if which == 'y' else (ax.xaxis, ax.get_xlim())
+    lo, hi = sorted(lim)
+    span = np.log10(hi / lo) if lo > 0 else np.inf
+    subs = (1.0, 2.0, 5.0) if span < 2.5 else (1.0,)   # under a decade, LogLocator falls back to evenly spaced ticks
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(_log_label))
+    axis.set_minor_formatter(NullFormatter())
 
 # %% ../nbs/08_viz.ipynb #7088e1e1
 OKABE_ITO = ('#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442')
@@ -134,6 +194,62 @@ def _check_1d(name, a, n=None):
         raise ValueError(f"{name} must be 1-d" + (f" with {n} entries" if n is not None else '') + f", got shape {a.shape}")
     return a
 
+def _steps_or_nan(v, name, n):
+    "A float64 array of steps with None as NaN, checked to hold `n` entries (None stays None)."
+    if v is None: return None
+    a = np.array([np.nan if s is None else s for s in v], dtype=np.float64)
+    if n is not None and len(a) != n: raise ValueError(f"{name} must have one entry per drop ({n}), got {len(a)}")
+    return a
+
+def _text_pts(s: str, size: float) -> float:
+    "Approximate width in points of a label (mathtext markup counted as the characters it renders)."
+    t = re.sub(r'\\[a-zA-Z]+', 'x', str(s))
+    return 0.58 * size * len(re.sub(r'[${}_^]', '', t))
+
+def _axes_frac(v, lim, log: bool):
+    "Data values as fractions of an axis (0 at `lim[0]`, 1 at `lim[1]`), on a log or linear scale."
+    v = np.asarray(v, dtype=np.float64)
+    if log:
+        with np.errstate(divide='ignore', invalid='ignore'):
+            return (np.log10(v) - np.log10(lim[0])) / (np.log10(lim[1]) - np.log10(lim[0]))
+    return (v - lim[0]) / (lim[1] - lim[0])
+
+def _plateau_labels(ax, levels, labels, colors, reached, drops, vlines, curve, logx: bool, logy: bool, fontsize: float=8):
+    """Label each drawn plateau just above its line where the label box covers neither the curve (`curve`: x, y
+    arrays), nor a vertical line (`vlines`, data x) nor an earlier label: as close as possible to the middle of the
+    stretch between the drops onto and off the plateau (`drops`: observed, else predicted step; NaN when unknown)."""
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    W = ax.get_position().width * ax.figure.get_figwidth() * 72
+    H = ax.get_position().height * ax.figure.get_figheight() * 72
+    cx, cy = _axes_frac(curve[0], xlim, logx), _axes_frac(curve[1], ylim, logy)
+    o = np.argsort(cx); cx, cy = cx[o], cy[o]
+    vx = [float(_axes_frac(v, xlim, logx)) for v in vlines if np.isfinite(v)]
+    placed, pt = [], 1.0 / max(H, 1.0)   # one point, in axes fraction
+    def free(x0, x1, y0, y1):
+        if any(x0 - 0.006 < v < x1 + 0.006 for v in vx): return False
+        if any(not (x1 < a0 or x0 > a1 or y1 < b0 or y0 > b1) for a0, a1, b0, b1 in placed): return False
+        i, k = np.searchsorted(cx, x0), np.searchsorted(cx, x1, side='right')
+        seg = cy[max(i - 1, 0):min(k + 1, len(cy))]     # the curve over the box, with its neighbours on each side
+        seg = seg[np.isfinite(seg)]
+        return not len(seg) or bool((seg > y1 + pt).all() or (seg < y0 - pt).all())
+    for j, (lev, lab, c) in enumerate(zip(levels, labels, colors)):
+        if lev is None: continue
+        w, h = (_text_pts(lab, fontsize) + 4) / max(W, 1.0), (1.3 * fontsize + 3) / max(H, 1.0)
+        y0 = float(_axes_frac(lev, ylim, logy)) + 2.5 / max(H, 1.0); y1 = y0 + h
+        a = 0.0 if j == 0 or not np.isfinite(drops[j - 1]) else float(_axes_frac(drops[j - 1], xlim, logx))
+        b = 1.0 if j >= len(drops) or not np.isfinite(drops[j]) else float(_axes_frac(drops[j], xlim, logx))
+        a, b = np.clip([a, b], 0, 1)
+        pref = (a + b) / 2
+        cands = np.linspace(w / 2 + 0.01, 1 - w / 2 - 0.01, 120) if w < 0.98 else np.array([0.5])
+        ok = [x for x in cands if free(x - w / 2, x + w / 2, y0, y1)]
+        inside = [x for x in ok if a <= x - w / 2 and x + w / 2 <= b]
+        pool = inside or ok
+        x = min(pool, key=lambda v: abs(v - pref)) if pool else float(np.clip(pref, w / 2, 1 - w / 2))
+        placed.append((x - w / 2, x + w / 2, y0, y1))
+        ax.annotate(lab, xy=(x, lev), xycoords=('axes fraction', 'data'), xytext=(0, 2.5), textcoords='offset points',
+                    ha='center', va='bottom', fontsize=fontsize, color=c, alpha=1.0 if reached[j] else 0.55, zorder=6,
+                    bbox=dict(boxstyle='square,pad=0.1', fc='white', ec='none', alpha=0.75))
+
 @_styled
 def plot_loss(step, # training steps (epochs), shape `(T,)`
               loss, # training loss in MSELoss units, shape `(T,)`
@@ -148,10 +264,14 @@ def plot_loss(step, # training steps (epochs), shape `(T,)`
               colors=None, # one colour per plateau level (default: grey)
               xlabel: str=STEP_LABEL, # x axis label
               title: str=None, # axes title
+              predicted_steps=None, # predicted step of each drop `(m,)`; the drops missing from `jump_steps` are drawn faded there
+              legend=True, # True: a legend (below the figure when `plot_loss` makes it, else inside `ax`); 'figure': below the figure; False: none
              ) -> Figure:
-    "Training loss vs step with predicted plateaus (dashed, labelled) and observed jumps (dotted); returns the Figure. `ValueError` for mismatched shapes."
+    "Training loss vs step with predicted plateaus (dashed, labelled), observed jumps (dotted) and predicted drops not reached (faded); returns the Figure. `ValueError` for mismatched shapes."
     step = _check_1d('step', step); loss = _check_1d('loss', loss, len(step))
-    fig, ax = _fig_ax(ax, (6.4, 4.0))
+    if legend not in (True, False, 'figure'): raise ValueError(f"legend must be True, False or 'figure', got {legend!r}")
+    own = ax is None
+    fig, ax = _fig_ax(ax, (6.4, 4.6))
     def _ok(s, l): return np.isfinite(l) & np.isfinite(s) & ((s > 0) if logx else True) & ((l > 0) if logy else True)
     ok = _ok(step, loss)
     ax.plot(step[ok], loss[ok], color='0.1', lw=1.8, label='training loss', zorder=3)
@@ -161,36 +281,62 @@ def plot_loss(step, # training steps (epochs), shape `(T,)`
         if len(vs) != len(vl): raise ValueError(f"val_loss must have one entry per val_step ({len(vs)}), got {len(vl)}")
         vok = _ok(vs, vl)
         ax.plot(vs[vok], vl[vok], color='0.45', lw=1.4, ls='--', label='validation loss', zorder=3)
-    handles = []
-    if plateaus is not None:
-        pl = _check_1d('plateaus', plateaus)
+    pl = None if plateaus is None else _check_1d('plateaus', plateaus)
+    m = None if pl is None else len(pl) - 1
+    if pl is not None:
         labels = [f'plateau {i}' for i in range(len(pl))] if labels is None else list(labels)
         colors = ['0.4'] * len(pl) if colors is None else list(colors)
         if len(labels) != len(pl): raise ValueError(f"labels must have one entry per plateau ({len(pl)}), got {len(labels)}")
         if len(colors) != len(pl): raise ValueError(f"colors must have one entry per plateau ({len(pl)}), got {len(colors)}")
-        for lev, lab, c in zip(pl, labels, colors):
-            if not np.isfinite(lev) or (logy and lev <= 0): continue
-            ax.axhline(lev, ls='--', lw=1.1, color=c, alpha=0.9, zorder=2)
-            ax.annotate(f'{lab}: {lev:.3g}', xy=(0.99, lev), xycoords=('axes fraction', 'data'), ha='right', va='bottom',
-                        fontsize=8, color=c, zorder=4)
-        handles.append(Line2D([], [], ls='--', lw=1.1, color='0.4', label='predicted plateau'))
-    if jump_steps is not None:
-        js = np.array([np.nan if v is None else v for v in jump_steps], dtype=np.float64)
-        jc = colors[1:] if (plateaus is not None and len(colors) == len(js) + 1) else ['0.3'] * len(js)
-        for s, c in zip(js, jc):
-            if not np.isfinite(s) or (logx and s <= 0): continue
-            ax.axvline(s, ls=':', lw=1.2, color=c, zorder=1)
-            if ok.any(): ax.plot([s], [np.interp(s, step[ok], loss[ok])], marker='v', ms=7, color=c, mec='white', zorder=5)
-        handles.append(Line2D([], [], ls=':', marker='v', lw=1.2, color='0.3', label='observed jump'))
+    js, ps = _steps_or_nan(jump_steps, 'jump_steps', m), _steps_or_nan(predicted_steps, 'predicted_steps', m)
+    n_drops = m if m is not None else len(js) if js is not None else len(ps) if ps is not None else 0
+    js_ = js if js is not None else np.full(n_drops, np.nan)
+    jc = colors[1:] if pl is not None else ['0.3'] * n_drops
+    pending = [] if ps is None else [i for i in range(n_drops) if np.isfinite(ps[i]) and not np.isfinite(js_[i])
+                                     and (ps[i] > 0 or not logx)]
+    for i in pending: ax.axvline(ps[i], ls=(0, (5, 3)), lw=1.2, color=jc[i], alpha=0.45, zorder=1)
+    handles = []
+    for s, c in zip(js_, jc):
+        if not np.isfinite(s) or (logx and s <= 0): continue
+        ax.axvline(s, ls=':', lw=1.2, color=c, zorder=1)
+        if ok.any(): ax.plot([s], [np.interp(s, step[ok], loss[ok])], marker='v', ms=7, color=c, mec='white', zorder=5)
+    if np.isfinite(js_).any(): handles.append(Line2D([], [], ls=':', marker='v', lw=1.2, color='0.3', label='observed jump'))
+    if pending: handles.append(Line2D([], [], ls=(0, (5, 3)), lw=1.2, color='0.3', alpha=0.45, label='predicted drop, not reached'))
     if logx: ax.set_xscale('log')
     if logy: ax.set_yscale('log')
+    if pl is not None:
+        reached = [True] + ([True] * m if js is None else [bool(np.isfinite(v)) for v in js])
+        drawn = [lev if np.isfinite(lev) and (lev > 0 or not logy) else None for lev in pl]
+        for lev, c, r in zip(drawn, colors, reached):
+            if lev is not None: ax.axhline(lev, ls='--', lw=1.1, color=c, alpha=0.9 if r else 0.4, zorder=2)
+        handles.insert(0, Line2D([], [], ls='--', lw=1.1, color='0.4', label='predicted plateau'))
+        vals = [v for v in drawn if v is not None] + list(loss[ok])
+        if vals:   # head room above the highest level for its label
+            lo, hi = ax.get_ylim()
+            top = max(vals)
+            ax.set_ylim(lo, max(hi, top * (top / lo) ** 0.12) if logy and lo > 0 else max(hi, top + 0.1 * (top - lo)))
+        drops = np.where(np.isfinite(js_), js_, ps if ps is not None else np.nan)
+        _plateau_labels(ax, drawn, [f'{lab}: {_num(lev)}' for lab, lev in zip(labels, pl)], colors, reached, drops,
+                        list(js_) + [ps[i] for i in pending], (step[ok], loss[ok]), logx, logy)
+    if logx: _readable_log(ax, 'x')
+    if logy: _readable_log(ax, 'y')
     ax.set_xlabel(xlabel); ax.set_ylabel(LOSS_LABEL)
     if title: ax.set_title(title)
-    h0, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=h0 + handles, loc='best')
+    if legend:
+        h0, _ = ax.get_legend_handles_labels()
+        hs = h0 + handles
+        wide = sum(_text_pts(x.get_label(), 8.5) + 36 for x in hs) < 0.95 * 72 * fig.get_figwidth()
+        if own or legend == 'figure': fig.legend(handles=hs, loc='outside lower center', ncols=len(hs) if wide else 2, fontsize=8.5)
+        else: ax.legend(handles=hs, loc='best', frameon=True, facecolor='white', edgecolor='none', framealpha=0.85)
     return fig
 
 # %% ../nbs/08_viz.ipynb #2bf2cc8f
+def _power_logy(template_power) -> bool:
+    "The scale rule of every power axis: log when the template's nonzero irrep powers differ by more than 30x, so that a small irrep stays visible next to a large one."
+    tp = np.asarray(template_power, dtype=np.float64)
+    nz = tp[tp > 1e-9 * tp.max()] if tp.size and tp.max() > 0 else tp[:0]
+    return bool(len(nz) > 1 and nz.max() > 30 * nz.min())
+
 @_styled
 def plot_power(ckpt_step, # checkpoint steps `(C,)`
                output_power, # output power per irrep at each checkpoint `(C, n_irreps)` (`group_agf.power.output_power`)
@@ -198,7 +344,7 @@ def plot_power(ckpt_step, # checkpoint steps `(C,)`
                irrep_labels, # one label per irrep (e.g. `irrep_labels(G)`), or a `FiniteGroup`
                ax=None, # matplotlib axes to draw into (default: a new figure)
                logx: bool=True, # log-scaled step axis (step 0 is dropped)
-               logy: bool=False, # log-scaled power axis
+               logy: bool=None, # log-scaled power axis (default: when the template powers differ by more than 30x)
                colors=None, # one colour per irrep (default `irrep_colors(n_irreps)`)
                xlabel: str=STEP_LABEL, # x axis label
                title: str=None, # axes title
@@ -214,6 +360,7 @@ def plot_power(ckpt_step, # checkpoint steps `(C,)`
     labs = _labels_of(irrep_labels) if isinstance(irrep_labels, FiniteGroup) else list(irrep_labels)
     if len(labs) != len(tp): raise ValueError(f"irrep_labels must have one entry per irrep ({len(tp)}), got {len(labs)}")
     colors = irrep_colors(len(tp)) if colors is None else list(colors)
+    logy = _power_logy(tp) if logy is None else bool(logy)
     fig, ax = _fig_ax(ax, (6.4, 4.0))
     ref = max(tp.max(), 1e-300)
     keep = (s > 0) if logx else np.ones(len(s), bool)
@@ -223,13 +370,18 @@ def plot_power(ckpt_step, # checkpoint steps `(C,)`
         y = P[keep, i]
         ax.plot(s[keep], np.where(y > 0, y, np.nan) if logy else y, color=colors[i], label=labs[i], zorder=3)
         if tp[i] > 0: ax.axhline(tp[i], ls=':', lw=1.4, color=colors[i], zorder=2)
-    if logx: ax.set_xscale('log')
-    if logy: ax.set_yscale('log')
+    if logx: ax.set_xscale('log'); _readable_log(ax, 'x')
+    if logy:
+        ax.set_yscale('log')
+        nz = tp[tp > 1e-9 * ref]
+        if len(nz): ax.set_ylim(max(ax.get_ylim()[0], 1e-6 * nz.min()), ax.get_ylim()[1])   # below 1e-6 of the smallest irrep's power reads as 0
+        _readable_log(ax, 'y')
     ax.set_xlabel(xlabel); ax.set_ylabel('output ' + POWER_LABEL)
     if title: ax.set_title(title)
     if legend:
         h0, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=h0 + [Line2D([], [], ls=':', lw=1.4, color='0.3', label='template power')], loc='center left')
+        ax.legend(handles=h0 + [Line2D([], [], ls=':', lw=1.4, color='0.3', label='template power')], loc='best',
+                  frameon=True, facecolor='white', edgecolor='none', framealpha=0.85)
     return fig
 
 # %% ../nbs/08_viz.ipynb #f2dd1cae
@@ -267,29 +419,29 @@ def plot_template(G: FiniteGroup, # the group
                   k: int=None, # sequence length: when given, mark the predicted learning order on the spectrum
                   title: str=None, # figure title (default: the group's name)
                  ) -> Figure:
-    "The template on `G` (bars, or an image for $C_n \\times C_m$) and its power spectrum per irrep side by side; returns the Figure. `ValueError` for a wrong shape."
+    "The template on `G` (bars, or an image for $C_n \\times C_m$) and its power spectrum per irrep side by side, bars labelled with their powers; returns the Figure. `ValueError` for a wrong shape."
     x = _np(template)
     if x.shape != (G.order,): raise ValueError(f"template must have shape (|G|,) = ({G.order},) for {G.name}, got {x.shape}")
     P = power_spectrum(G, x)
     fig = Figure(figsize=(10, 3.6), layout='constrained')
     a0, a1 = fig.subplots(1, 2, width_ratios=[0.8, 1.2] if _is_torus2(G) else [1.25, 1])
-    _signal(a0, G, x, title=r'template $x(g)$', ylabel=r'template value $x(g)$')
+    _signal(a0, G, x, title=r'template $x(g)$', ylabel='value')
     cols = irrep_colors(len(P))
     a1.bar(np.arange(len(P)), P, color=cols, edgecolor='0.2', lw=0.5)
     a1.set_xticks(np.arange(len(P)))
     labs = irrep_labels(G)
     a1.set_xticklabels(labs, rotation=45 if len(P) > 5 else 0, ha='right' if len(P) > 5 else 'center', fontsize=8)
-    a1.set_ylabel(r'power $P(\rho)$ (units of $\|x\|^2$)'); a1.set_xlabel(r'irrep $\rho$')
-    a1.set_title(r'power spectrum (total $\|x\|^2$ = ' + f'{P.sum():.4g})')
+    a1.set_ylabel(r'$P(\rho)$ (units of $\|x\|^2$)'); a1.set_xlabel(r'irrep $\rho$')
+    a1.set_title(r'power spectrum, total $\|x\|^2$ = ' + _num(P.sum(), 4))
     order = [int(i) for i in learning_order(G, x, k)] if k is not None else None
     rank = {i: n for n, i in enumerate(order or [])}
     for i, p in enumerate(P):
         if p <= 1e-9 * max(P.max(), 1e-300): continue
-        a1.annotate(f'{p:.3g}' + (f'\n#{rank[i] + 1}' if i in rank else ''), xy=(i, p), xytext=(0, 2), textcoords='offset points',
+        a1.annotate(_num(p) + (f'\n#{rank[i] + 1}' if i in rank else ''), xy=(i, p), xytext=(0, 2), textcoords='offset points',
                     ha='center', va='bottom', fontsize=7.5, color='0.15', fontweight='bold' if i in rank else 'normal')
     if order: a1.text(0.01, 0.98, f'#n: predicted learning order (k={k})', transform=a1.transAxes, ha='left', va='top', fontsize=8, color='0.3')
     a1.set_ylim(0, P.max() * 1.2 if P.max() > 0 else 1)
-    fig.suptitle(title if title is not None else f'{G.name} template')
+    fig.suptitle(title if title is not None else G.name)
     return fig
 
 # %% ../nbs/08_viz.ipynb #a126616d
@@ -332,7 +484,7 @@ def plot_predictions(G: FiniteGroup, # the group
                      n: int=4, # number of inputs shown
                      title: str=None, # figure title
                     ) -> Figure:
-    "Predictions vs targets for the first `n` inputs: bars and a line per input, or target/prediction images on $C_n \\times C_m$; returns the Figure. `ValueError` for mismatched shapes."
+    "Predictions vs targets for the first `n` inputs: bars and a line per input (legend above the bars), or target/prediction images on $C_n \\times C_m$; returns the Figure. `ValueError` for mismatched shapes."
     T, Pr = _np(targets), _np(preds)
     if Pr.ndim == 3: Pr = Pr[:, -1]
     if T.ndim == 3: T = T[:, -1]
@@ -364,9 +516,9 @@ def plot_predictions(G: FiniteGroup, # the group
             ax.axhline(0, color='0.3', lw=0.6); ax.set_ylim(-v, v)
             err = float(((Pr[j] - T[j]) ** 2).mean())
             t = _seq_title(G, seq[j]) if seq is not None else f'input {j}'
-            ax.set_title(f'{t}    (MSE {err:.3g})', fontsize=9, loc='left')
-            ax.set_ylabel('value')
-        axes[0].legend(loc='upper right', ncols=2)
+            ax.set_title(f'{t}    (MSE {_num(err)})', fontsize=9, loc='left')
+        axes[0].legend(loc='lower right', bbox_to_anchor=(1.0, 1.0), ncols=2, borderaxespad=0.2)   # above the bars
+        fig.supylabel('signal value', fontsize=10)
         _element_ticks(axes[-1], G); axes[-1].set_xlabel('group element $g$')
     fig.suptitle(title if title is not None else f'{G.name}: predictions vs targets')
     return fig
@@ -398,8 +550,8 @@ def plot_neuron_irreps(G: FiniteGroup, # the group
     present = [j for j in range(nI + 1) if frac[keep, j].max() > 0]
     ax.stackplot(s[keep], *[frac[keep, j] for j in present], colors=[cols[j] for j in present],
                  labels=[labs[j] for j in present], alpha=0.9, lw=0)
-    if logx: ax.set_xscale('log')
     ax.set_ylim(0, 1); ax.set_xlim(s[keep].min(), s[keep].max())
+    if logx: ax.set_xscale('log'); _readable_log(ax, 'x')
     ax.set_xlabel(xlabel); ax.set_ylabel('fraction of hidden units')
     ax.set_title(title or 'hidden units by dominant irrep of their input weights')
     ax.legend(loc='center left', bbox_to_anchor=(1.0, 0.5))
@@ -565,7 +717,7 @@ def _jump_steps(ckpt_step, # checkpoint steps `(C,)`
     return out
 
 def _loss_kwargs(r, G=None):
-    "plateaus, labels, colours and observed jumps for `plot_loss` from a run's theory and power history."
+    "plateaus, labels, colours, observed jumps and predicted drop steps for `plot_loss` from a run's theory and power history."
     h, th = r.history, _run_theory(r, G)
     if not th or th.get('plateaus') is None: return {}
     order = [int(i) for i in th.get('order', [])]
@@ -579,14 +731,20 @@ def _loss_kwargs(r, G=None):
     elif 'ckpt_step' in h and 'output_power' in h and len(h['ckpt_step']):
         js = _jump_steps(h['ckpt_step'], h['output_power'], h['template_power'])
         kw['jump_steps'] = [js[i] for i in order]
+    rel, js = th.get('relative_jump_times'), kw.get('jump_steps')
+    if rel is not None and js and len(rel) == len(order) and js[0] is not None and np.isfinite(js[0]):
+        kw['predicted_steps'] = [float(js[0]) * float(v) for v in rel]   # AGF: jump times scale as 1/criterion
     return kw
 
 # %% ../nbs/08_viz.ipynb #5bb255c7
 def _run_title(r, G=None):
+    "`name: group, k=..` for a run's figures; the name is left out when it only repeats the group (`d3` on $D_3$)."
     m, c = r.metrics, r.config_dict
     name = m.get('name') or c.get('output', {}).get('name')
     grp = (G.name if G is not None else None) or m.get('group') or c.get('data', {}).get('group')
     k = _run_k(r)
+    key = lambda s: re.sub(r'[\W_]', '', str(s)).lower()
+    if name and grp and key(name) == key(grp): name = None
     parts = [p for p in [name, grp and f'{grp}' + (f', k={k}' if k else '')] if p]
     return ': '.join(parts) if parts else None
 
@@ -594,7 +752,7 @@ def _run_title(r, G=None):
 def plot_staircase(runs, # runs (folders, RunResult-like objects or history dicts), one column each
                    titles=None, # one title per run (default: name, group and k of each run)
                    xlabel: str=STEP_LABEL, # x axis label
-                   logy_power: bool=False, # log-scaled power axis
+                   logy_power: bool=None, # log-scaled power axes (default: per run, log when its template powers differ by more than 30x, as `plot_power`)
                   ) -> Figure:
     "The paper's headline layout: one column per run, output power per irrep on top and the loss with its predicted plateaus below, sharing the step axis; returns the Figure."
     runs = [runs] if not isinstance(runs, (list, tuple)) else list(runs)
@@ -611,7 +769,7 @@ def plot_staircase(runs, # runs (folders, RunResult-like objects or history dict
         except Exception: G = None
         plot_power(h['ckpt_step'], h['output_power'], h['template_power'], _run_labels(r, G), ax=axes[0, j],
                    logy=logy_power, xlabel='', legend=True)
-        plot_loss(h['step'], h['train_loss'], ax=axes[1, j], xlabel=xlabel, **_loss_kwargs(r, G))
+        plot_loss(h['step'], h['train_loss'], ax=axes[1, j], xlabel=xlabel, legend='figure' if j == 0 else False, **_loss_kwargs(r, G))
         axes[0, j].set_title(titles[j] if titles[j] is not None else (_run_title(r, G) or f'run {j}'))
         if j: axes[0, j].set_ylabel(''); axes[1, j].set_ylabel('')
     return fig
@@ -657,10 +815,7 @@ def plot_run(run_dir, # a run folder written by `group_agf.train.train`
         save(plot_loss(h['step'], h['train_loss'], val_loss=h.get('val_loss'), val_step=h.get('val_step'), title=title,
                        **_loss_kwargs(r, G)), 'loss')
     if 'ckpt_step' in h and 'output_power' in h and len(h['ckpt_step']):
-        tp = np.asarray(h['template_power'], dtype=float)
-        nz = tp[tp > 1e-9 * tp.max()] if tp.max() > 0 else tp
-        logy = len(nz) > 1 and nz.max() > 30 * nz.min()   # a small irrep stays visible next to a large one
-        save(plot_power(h['ckpt_step'], h['output_power'], h['template_power'], _run_labels(r, G), title=title, logy=logy), 'power')
+        save(plot_power(h['ckpt_step'], h['output_power'], h['template_power'], _run_labels(r, G), title=title), 'power')
         if 'step' in h and len(h['step']): save(plot_staircase([r], titles=[title]), 'overview')
     if G is not None and 'template' in h:
         save(plot_template(G, h['template'], k=_run_k(r)), 'template')
@@ -707,22 +862,23 @@ def plot_checkpoint(run, # run folder, RunResult-like object or history dict
     gs = fig.add_gridspec(1, 3, width_ratios=[1.1, 1, 1.1])
     a_loss, a_pow = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
     step = np.asarray(h['step'])
-    plot_loss(step, h['train_loss'], ax=a_loss, **_loss_kwargs(r, G))
+    plot_loss(step, h['train_loss'], ax=a_loss, legend='figure', **_loss_kwargs(r, G))
     st = max(int(s[i]), 1)
     ok = np.isfinite(h['train_loss']) & (h['train_loss'] > 0)
     if ok.any():
         a_loss.plot([st], [np.interp(st, step[ok], h['train_loss'][ok])], 'o', ms=9, color='#D55E00', mec='white', zorder=6)
     a_loss.axvline(st, color='#D55E00', lw=1, alpha=0.6)
-    a_loss.set_title(f'loss, checkpoint {i}: step {int(s[i])}')
+    a_loss.set_title(f'checkpoint {i}: step {int(s[i])}')
     tp, P = np.asarray(h['template_power']), np.asarray(h['output_power'])[i]
     cols, labs = irrep_colors(len(tp)), _run_labels(r, G)
     xs = np.arange(len(tp))
     a_pow.bar(xs, P, color=cols, edgecolor='0.2', lw=0.5)
     a_pow.scatter(xs, tp, marker='_', s=500, color='0.1', lw=2, zorder=4)
     a_pow.set_xticks(xs); a_pow.set_xticklabels(labs, rotation=45 if len(tp) > 4 else 0, ha='right' if len(tp) > 4 else 'center', fontsize=8)
-    a_pow.set_ylabel('output ' + POWER_LABEL); a_pow.set_title('power per irrep')
+    a_pow.set_ylabel('output ' + POWER_LABEL)
     a_pow.legend(handles=[Rectangle((0, 0), 1, 1, fc='0.75', ec='0.2', lw=0.5, label='output power (colour: irrep)'),
-                          Line2D([], [], ls='', marker='_', ms=14, mew=2, color='0.1', label='template power')], loc='upper left')
+                          Line2D([], [], ls='', marker='_', ms=14, mew=2, color='0.1', label='template power')],
+                 loc='lower center', bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=7.5, borderaxespad=0.2)   # above the bars
     a_pow.set_ylim(0, max(tp.max(), np.nanmax(P) if np.isfinite(P).any() else 0, 1e-12) * 1.12)
     if preds is not None and preds[0] is not None and G is not None:
         T, Pr = _np(preds[0]), _np(preds[1])
@@ -743,29 +899,25 @@ def plot_checkpoint(run, # run folder, RunResult-like object or history dict
                 ax.bar(np.arange(G.order), T[j], color='#56B4E9', edgecolor='#0072B2', lw=0.4, label='target')
                 ax.plot(np.arange(G.order), Pr[j], color='#D55E00', marker='o', ms=2.5, lw=1.1, label='prediction')
                 ax.set_ylim(-v, v); ax.set_xticks([]); ax.tick_params(labelsize=7)
-                if seq is not None and len(seq) > j:
-                    ax.text(0.01, 0.97, _seq_title(G, seq[j]), transform=ax.transAxes, ha='left', va='top', fontsize=7.5)
-                if j == 0: ax.set_title('predictions vs targets'); ax.legend(loc='upper right', ncols=2, fontsize=7)
+                if seq is not None and len(seq) > j:   # the product beside the panel, off the bars
+                    ax.set_ylabel(_seq_title(G, seq[j]).replace(' = ', '\n= '), rotation=0, ha='right', va='center', fontsize=7.5)
+                if j == 0:
+                    ax.set_title('predictions vs targets', loc='left', fontsize=10)
+                    ax.legend(loc='lower right', bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=7, borderaxespad=0.2)   # above the bars
                 if j == n - 1: ax.set_xlabel('group element $g$')
     fig.suptitle(_run_title(r, G) or 'run', fontsize=11)
     return fig
 
-def _ipython():
-    "The running IPython shell, or None (plain Python)."
-    try: from IPython import get_ipython
-    except ImportError: return None
-    return get_ipython()
-
-def _interactive() -> bool:
-    "True in a live Jupyter kernel (not under nbdev_test or a docs build)."
-    return not os.environ.get('IN_TEST') and type(_ipython()).__name__ == 'ZMQInteractiveShell'
+def _in_kernel() -> bool:
+    "True in a Jupyter kernel (JupyterLab, the notebook, VS Code, nbclient), where widgets are drawn; False in execnb (nbdev_test, the docs build), terminal IPython and plain Python."
+    return type(_ipython()).__name__ == 'ZMQInteractiveShell'
 
 def explore(run, # run folder, RunResult-like object or history dict
             predict=None, # optional callable `predict(i) -> preds or (targets, preds)` at checkpoint index `i`
             n_inputs: int=3, # inputs shown in the prediction panel
             G=None, # the group (default: from the run)
            ):
-    "An ipywidgets explorer over the run's checkpoints (slider; loss marker, power bars, predictions update together); returns the widget. Outside a live kernel it also displays the static figure of the last checkpoint."
+    "An ipywidgets explorer over the run's checkpoints (slider; loss marker, power bars, predictions update together), drawn at the last checkpoint; returns the widget (a cell ending in `explore(run)` shows it). Outside a Jupyter kernel, in IPython, it also displays the static figure of the last checkpoint."
     import ipywidgets as widgets
     r = _load_run(run)
     s = np.asarray(r.history['ckpt_step'])
@@ -782,8 +934,181 @@ def explore(run, # run folder, RunResult-like object or history dict
             display(fig)
     slider.observe(draw, names='value')
     box = widgets.VBox([slider, out])
-    if _interactive(): draw()
+    if _in_kernel(): draw()
     elif _ipython() is not None:
         from IPython.display import display
         display(plot_checkpoint(r, -1, predict=predict, n_inputs=n_inputs, G=G))
     return box
+
+# %% ../nbs/08_viz.ipynb #af9dc2c0
+_METRIC_LABELS = {'final_train_loss': 'final training loss (MSELoss units)', 'steps_to_90': 'steps to 90% loss reduction',
+                  'plateaus_matched': 'plateaus matched (fraction)', 'wall_time_s': 'wall time (s)'}
+
+def _metric_label(metric: str) -> str: return _METRIC_LABELS.get(metric, metric)
+
+def _summary_table(summary) -> pd.DataFrame:
+    "A sweep's summary table: the DataFrame itself, or `summary.csv` read from a sweep folder."
+    if isinstance(summary, pd.DataFrame): return summary
+    if not isinstance(summary, (str, os.PathLike)):
+        raise TypeError(f"summary must be a pandas DataFrame or a sweep folder path, got {type(summary).__name__}")
+    p = Path(summary) / 'summary.csv'
+    if not p.is_file(): raise FileNotFoundError(f"{summary} has no summary.csv: run `group-agf summarize {summary}` first")
+    return pd.read_csv(p)
+
+def _swept_columns(df: pd.DataFrame) -> list:
+    "The swept columns of a summary table: those between `run_id` and `seed`."
+    cols = list(df.columns)
+    return cols[cols.index('run_id') + 1:cols.index('seed')] if 'run_id' in cols and 'seed' in cols else []
+
+def _numeric(vals) -> bool:
+    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in vals)
+
+def _sorted_values(s: pd.Series) -> list:
+    vals = list(dict.fromkeys(s.dropna().tolist()))
+    return sorted(vals) if _numeric(vals) else vals
+
+def _levels_of(s):
+    "Plateau levels from a summary's `plateaus_theory` string such as `'505 5 0'` (None if not a string)."
+    return None if not isinstance(s, str) else [None if t == '-' else float(t) for t in s.split()]
+
+def _sweep_group_order(sweep_dir):
+    "|G| of a sweep's runs when they all use one group (from `runs.json`), else None."
+    try:
+        runs = json.loads((Path(sweep_dir) / 'runs.json').read_text())['runs']
+        groups = {rec['config']['data']['group'] for rec in runs}
+    except (OSError, KeyError, ValueError, TypeError): return None
+    return get_group(groups.pop()).order if len(groups) == 1 else None
+
+def width_boundary(k, # sequence length(s)
+                   group_order: int, # |G|
+                  ):
+    "The hidden width $H = 2^{k-1}|G|$ a two-layer network needs to learn $k$-fold composition perfectly (paper, Section 3); an int, or an array for an array of `k`."
+    return 2 ** (np.asarray(k) - 1) * group_order
+
+# %% ../nbs/08_viz.ipynb #fe19e127
+@_styled
+def plot_metric(summary, # a sweep's summary table (`pandas.DataFrame`) or a sweep folder holding `summary.csv`
+                param: str, # swept column for the x axis, e.g. `'training.lr'`
+                metric: str='final_train_loss', # column to plot
+                hue: str=None, # another swept column, one line per value (default: the other swept column, if there is one)
+                logy: bool=None, # log y axis (default: for losses and steps when positive and spanning a decade, reference levels included)
+                levels=None, # horizontal reference lines, e.g. the predicted plateaus (MSELoss units)
+               ) -> Figure:
+    "Mean of `metric` across seeds against `param`, one-standard-deviation error bars, each run as a faint dot; returns the Figure. `ValueError` for an unknown column."
+    df = _summary_table(summary).copy()
+    for c in (param, metric, hue):
+        if c is not None and c not in df.columns: raise ValueError(f"unknown column {c!r}; columns: {', '.join(map(str, df.columns))}")
+    df[metric] = pd.to_numeric(df[metric], errors='coerce')
+    others = [c for c in _swept_columns(df) if c != param]
+    if hue is None and len(others) == 1: hue = others[0]
+    xs = _sorted_values(df[param])
+    num = _numeric(xs)
+    fig = Figure(figsize=(5.4, 3.8), layout='constrained'); ax = fig.add_subplot()
+    groups = [(None, df)] if hue is None else [(v, df[df[hue] == v]) for v in _sorted_values(df[hue])]
+    pal = OKABE_ITO + TOL_MUTED
+    pos = (lambda v: v) if num else xs.index
+    for n, (hv, sub) in enumerate(groups):
+        g = sub.groupby(param)[metric]
+        mean, std = g.mean(), g.std().fillna(0)
+        x = [v for v in xs if v in mean.index and np.isfinite(mean[v])]
+        c = pal[n % len(pal)]
+        ax.errorbar([pos(v) for v in x], [mean[v] for v in x], yerr=[std[v] for v in x], marker='o', ms=5, capsize=3,
+                    color=c, label=None if hv is None else f'{hue} = {hv}', zorder=3)
+        pts = sub[[param, metric]].dropna()
+        ax.scatter([pos(v) for v in pts[param]], pts[metric], s=12, alpha=0.35, color=c, lw=0, zorder=2)
+    vals = df[metric].dropna()
+    lv = [float(v) for v in (levels or []) if v is not None and np.isfinite(v)]
+    if logy is None:   # log only when the values (and reference levels) are positive and span at least a decade
+        ref = np.concatenate([vals.to_numpy(dtype=float), [v for v in lv if v > 0]])
+        logy = bool(metric in ('final_train_loss', 'steps_to_90') and len(vals) and (vals > 0).all() and ref.max() >= 10 * ref.min())
+    shown = [v for v in lv if v > 0 or not logy]
+    for i, v in enumerate(shown):
+        ax.axhline(v, color='0.4', ls='--', lw=1, zorder=1, label='predicted plateaus' if i == 0 else None)
+        ax.annotate(_num(v), xy=(1.0, v), xycoords=('axes fraction', 'data'), xytext=(3, 0), textcoords='offset points',
+                    ha='left', va='center', fontsize=7.5, color='0.35')
+    if logy: ax.set_yscale('log'); _readable_log(ax, 'y')
+    if not num: ax.set_xticks(range(len(xs)), [str(v) for v in xs])
+    else:
+        if len(xs) > 1 and min(xs) > 0 and max(xs) / min(xs) >= 3: ax.set_xscale('log')
+        if len(xs) <= 10: ax.set_xticks(xs, [_num(v) for v in xs]); ax.xaxis.set_minor_formatter(NullFormatter())
+        elif ax.get_xscale() == 'log': _readable_log(ax, 'x')
+    n_runs = int(df.groupby([param] + ([hue] if hue else []))[metric].size().max()) if len(df) else 0
+    ax.set(xlabel=param, ylabel=_metric_label(metric))
+    ax.set_title(f'mean and std over {n_runs} run{"s" if n_runs != 1 else ""} per point', fontsize=9)
+    if hue is not None or shown: ax.legend(fontsize=8)
+    return fig
+
+# %% ../nbs/08_viz.ipynb #84dc98d2
+@_styled
+def plot_heatmap(summary, # a sweep's summary table (`pandas.DataFrame`) or a sweep folder holding `summary.csv`
+                 x: str='model.hidden_dim', # swept column along x
+                 y: str='data.k', # swept column along y
+                 metric: str='final_train_loss', # column shown as colour (mean across seeds and other swept columns)
+                 group_order: int=None, # |G| for the width boundary (default: from the sweep folder's `runs.json`)
+                 log: bool=None, # log colour scale (default: for positive losses and steps)
+                ) -> Figure:
+    "Mean `metric` over the `x` by `y` grid, values written in the cells; with `model.hidden_dim` by `data.k` the boundary $H = 2^{k-1}|G|$ is drawn; returns the Figure. `ValueError` for an unknown column."
+    from matplotlib.colors import LogNorm
+    df = _summary_table(summary).copy()
+    for c in (x, y, metric):
+        if c not in df.columns: raise ValueError(f"unknown column {c!r}; columns: {', '.join(map(str, df.columns))}")
+    df[metric] = pd.to_numeric(df[metric], errors='coerce')
+    xs, ys = _sorted_values(df[x]), _sorted_values(df[y])
+    piv = df.groupby([y, x])[metric].mean()
+    Z = np.array([[piv.get((yv, xv), np.nan) for xv in xs] for yv in ys], dtype=float)
+    fin = Z[np.isfinite(Z)]
+    if log is None: log = bool(metric in ('final_train_loss', 'steps_to_90') and len(fin) and (fin > 0).all())
+    fig = Figure(figsize=(1.9 + 0.75 * len(xs), 1.6 + 0.55 * len(ys)), layout='constrained'); ax = fig.add_subplot()
+    norm = LogNorm(vmin=fin.min(), vmax=max(fin.max(), fin.min() * 1.0001)) if log and len(fin) else None
+    im = ax.imshow(np.ma.masked_invalid(Z), origin='lower', aspect='auto', cmap='viridis', norm=norm)
+    cb = fig.colorbar(im, ax=ax, label=_metric_label(metric))
+    if log: cb.ax.yaxis.set_major_formatter(FuncFormatter(_log_label)); cb.ax.yaxis.set_minor_formatter(NullFormatter())
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            if np.isfinite(Z[i, j]):
+                r, g, b, _ = im.cmap(im.norm(Z[i, j]))
+                ax.text(j, i, _num(Z[i, j], 2), ha='center', va='center', fontsize=7,
+                        color='k' if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else 'w')
+    ax.set_xticks(range(len(xs)), [_num(v) if _numeric([v]) else str(v) for v in xs])
+    ax.set_yticks(range(len(ys)), [_num(v) if _numeric([v]) else str(v) for v in ys])
+    ax.set(xlabel=x, ylabel=y); ax.grid(False)
+    n_runs = int(df.groupby([y, x])[metric].size().max()) if len(df) else 0
+    ax.set_title(f'mean over {n_runs} run{"s" if n_runs != 1 else ""} per cell', fontsize=9)
+    pair = {x, y} == {'model.hidden_dim', 'data.k'}
+    if pair and group_order is None and not isinstance(summary, pd.DataFrame): group_order = _sweep_group_order(summary)
+    if pair and group_order and _numeric(xs) and _numeric(ys) and len(xs if x == 'model.hidden_dim' else ys) > 1:
+        widths, ks = (xs, ys) if x == 'model.hidden_dim' else (ys, xs)
+        lw = np.log(np.asarray(widths, dtype=float))
+        pos = [float(np.clip(np.interp(np.log(width_boundary(k, group_order)), lw, np.arange(len(widths)),
+                                       left=-0.5, right=len(widths) - 0.5), -0.5, len(widths) - 0.5)) for k in ks]
+        steps = np.repeat(pos, 2), np.ravel([[i - 0.5, i + 0.5] for i in range(len(ks))])
+        bx, by = steps if x == 'model.hidden_dim' else steps[::-1]
+        ax.plot(bx, by, color='#D55E00', lw=2.2, label=f'$H = 2^{{k-1}}|G|$, $|G| = {group_order}$')
+        ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(0, -0.2), frameon=False)
+    return fig
+
+# %% ../nbs/08_viz.ipynb #8b414223
+def plot_sweep(sweep_dir, # a sweep folder (written by `group_agf.sweep.run_sweep`)
+               summary: pd.DataFrame=None, # its summary table (default: read from `summary.csv`)
+               formats=('png', 'pdf'), # file formats
+              ) -> list:
+    "Write the standard figures into `sweep_dir/figures/`: final loss and steps to 90% against each swept parameter with more than one value, and heatmaps over the first two (width by k when swept); returns the PNG paths (the first format's). `FileNotFoundError` without a summary."
+    df = _summary_table(sweep_dir) if summary is None else summary
+    out, fdir = [], Path(sweep_dir) / 'figures'
+    params = [c for c in _swept_columns(df) if c != 'experiment' and len(_sorted_values(df[c])) > 1]
+    metrics = [m for m in ('final_train_loss', 'steps_to_90') if m in df and pd.to_numeric(df[m], errors='coerce').notna().any()]
+    if not metrics: return out
+    th = {v for v in df.get('plateaus_theory', pd.Series(dtype=object)).dropna()}
+    levels = _levels_of(th.pop()) if len(th) == 1 else None   # one predicted staircase for every run
+    for p in params:
+        for m in metrics:
+            fig = plot_metric(df, p, m, hue=None if len(params) != 2 else [q for q in params if q != p][0],
+                              levels=levels if m == 'final_train_loss' else None)
+            out.append(save_figure(fig, fdir / f'{m}-vs-{p}', formats=formats)[0])
+    if len(params) >= 2:
+        x, y = params[0], params[1]
+        if 'data.k' in params and 'model.hidden_dim' in params: x, y = 'model.hidden_dim', 'data.k'
+        for m in metrics:
+            fig = plot_heatmap(df, x, y, m, group_order=_sweep_group_order(sweep_dir))
+            out.append(save_figure(fig, fdir / f'{m}-heatmap-{x}-{y}', formats=formats)[0])
+    return out

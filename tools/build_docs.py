@@ -7,12 +7,19 @@ same job with what is:
 1. every notebook under `nbs/` that has no stored outputs is executed (execnb `CaptureShell`, with `IN_TEST=1` unless
    `--full`, skipping the cells flagged with `tst_flags` from settings.ini, as `nbdev_test` does), so figures appear;
    executed notebooks are cached in `_proc/exec_cache/` by the hash of the notebook and the library;
+   A notebook with stored outputs is shown as stored: `tools/full_outputs.py` (`make full-outputs`) stores the outputs
+   of full runs, executed in a real Jupyter kernel, for the notebooks whose pages should show them;
 2. nbdev's own processors (`nbdev.processors.FilterDefaults`, the ones `nbdev.serve.proc_nbs` uses) hide `#| hide`
-   cells, turn `#| export` cells into `show_doc` signatures, remove directives and add links;
-3. each processed notebook becomes a Markdown page (outputs included, images extracted to files, math kept for
-   `pymdownx.arithmatex` + MathJax, links to other pages made relative);
+   cells, turn `#| export` cells into `show_doc` signatures, remove directives and add links; a `show_doc` renders as
+   the plain signature (annotations as written: no `NoneType` inferred from a `None` default), the docstring, and a
+   table of the parameters whose docments (inline comments) are rendered Markdown (code, math, links);
+3. each processed notebook becomes a Markdown page (outputs included, images extracted to files, a widget shown by the
+   static outputs saved in its state, progress bars left out, math kept for `pymdownx.arithmatex` + MathJax, links to
+   other pages made relative);
 4. `mkdocs.yml` is written with a navigation mirroring `nbs/` (index first, then the modules in order, then
-   `nbs/tutorials/`), and MkDocs + Material builds the static site into `_docs/`;
+   `nbs/tutorials/`), and MkDocs + Material builds the static site into `_docs/`; links to a symbol with no heading of
+   its own go to its class (`FiniteGroup.multiply` to `FiniteGroup`) or become plain text, the 404 page gets relative
+   links, and every internal link and anchor of the site is checked (`check_links`);
 5. `README.md` is written from the processed `nbs/index.ipynb`.
 
 MathJax is served from the site itself when a pip package ships it (`django-static-mathjax`, whose `tex-svg.js`
@@ -24,11 +31,13 @@ from __future__ import annotations
 import argparse, base64, concurrent.futures as cf, hashlib, json, multiprocessing as mp, os, re, shutil, subprocess
 import sys, time, warnings
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 MATHJAX_CDN = 'https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js'
 _ANSI = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
 _WIDGET = 'application/vnd.jupyter.widget-view+json'
+_WIDGET_STATE = 'application/vnd.jupyter.widget-state+json'
 
 # --------------------------------------------------------------------------------------------------------------------
 # notebooks and pages
@@ -156,7 +165,7 @@ class _Links:
     def __call__(self, text: str) -> str:
         def sub(m):
             anchor = m.group(2) or ''
-            if anchor: anchor = '#' + _slug(anchor[1:])
+            if anchor: anchor = '#' + '.'.join(_slug(p) for p in anchor[1:].split('.'))   # `fix_anchors` resolves dots
             return self.up + m.group(1) + anchor
         return self.rx.sub(sub, text)
 
@@ -171,7 +180,19 @@ def _tidy_signature(md: str) -> str:
         return m.group(1) + body + '\n' + m.group(3)
     return re.sub(r'(```python\n)(.*?)\n?(```)', fix, md, flags=re.S)
 
-def _outputs_md(cell, img_dir: Path, img_rel: str, stem: str, n_img: list, images: bool) -> list:
+def _widget_outputs(state: dict, model_id: str, seen=None) -> list:
+    "The outputs saved in the Output widgets inside a widget (its children, recursively), from a notebook's widget state."
+    seen = set() if seen is None else seen
+    m = state.get(model_id)
+    if m is None or model_id in seen: return []
+    seen.add(model_id)
+    st = m.get('state', {})
+    out = list(st.get('outputs') or []) if m.get('model_name') == 'OutputModel' else []
+    for ch in st.get('children') or []:
+        if isinstance(ch, str) and ch.startswith('IPY_MODEL_'): out += _widget_outputs(state, ch[len('IPY_MODEL_'):], seen)
+    return out
+
+def _outputs_md(cell, img_dir: Path, img_rel: str, stem: str, n_img: list, images: bool, widgets: dict = None) -> list:
     parts = []
     for o in cell.get('outputs', []):
         t = o.get('output_type')
@@ -183,8 +204,13 @@ def _outputs_md(cell, img_dir: Path, img_rel: str, stem: str, n_img: list, image
             parts.append(_fence(tb, 'text'))
         elif t in ('execute_result', 'display_data'):
             data = o.get('data', {})
-            if _WIDGET in data: continue  # interactive widgets are not rendered on a static site
-            if 'text/markdown' in data: parts.append(_tidy_signature(_text(data['text/markdown']).strip()))
+            if _WIDGET in data:   # a static site cannot run a widget: show what its output areas hold, if saved
+                inner = _widget_outputs(widgets or {}, (data[_WIDGET] or {}).get('model_id', ''))
+                if inner: parts.extend(_outputs_md({'outputs': inner}, img_dir, img_rel, stem, n_img, images, widgets))
+                continue
+            md = _text(data.get('text/markdown', ''))
+            if 'text/markdown' in data and not ('text/html' in data and md.lstrip().startswith('```html')):   # fastprogress: its HTML, not a listing of it
+                parts.append(_tidy_signature(md.strip()))
             elif 'image/png' in data or 'image/jpeg' in data or 'image/svg+xml' in data:
                 if not images: continue
                 n_img[0] += 1
@@ -199,6 +225,8 @@ def _outputs_md(cell, img_dir: Path, img_rel: str, stem: str, n_img: list, image
                 attr = f'{{ width="{meta["width"]}" }}' if isinstance(meta, dict) and meta.get('width') else ''
                 parts.append(f'![]({img_rel}/{name}){attr}')
             elif 'text/html' in data:
+                h = _text(data['text/html'])
+                if '<progress' in h or 'table.fastprogress' in h: continue   # progress bars: nothing to read on a static page
                 parts.append('<div class="nb-output" markdown="0">\n' + _text(data['text/html']).strip() + '\n</div>')
             elif 'text/latex' in data: parts.append(_text(data['text/latex']).strip())
             elif 'text/plain' in data:
@@ -213,6 +241,7 @@ def notebook_markdown(nb, page: Path, docs_dir: Path | None, base_url: str, rela
     img_rel = f'{page.stem}_files'
     img_dir = (docs_dir / page.parent / img_rel) if docs_dir is not None else None
     out, n_img = [], [0]
+    widgets = ((getattr(nb, 'metadata', None) or {}).get('widgets') or {}).get(_WIDGET_STATE, {}).get('state', {})
     if fm.get('title'): out.append(f"# {fm['title']}")
     if fm.get('description'): out.append(f"> {fm['description']}")
     for cell in nb.cells:
@@ -232,10 +261,92 @@ def notebook_markdown(nb, page: Path, docs_dir: Path | None, base_url: str, rela
             code = _strip_directives(src or '')
             if code.strip() and not _false(d, 'echo'): out.append(_fence(code, 'python'))
             if not _false(d, 'output'):
-                out.extend(links(p) for p in _outputs_md(cell, img_dir, img_rel, 'cell', n_img, images and img_dir is not None))
+                out.extend(links(p) for p in _outputs_md(cell, img_dir, img_rel, 'cell', n_img, images and img_dir is not None, widgets))
         elif cell.cell_type == 'raw':
             continue
     return '\n\n'.join(out).rstrip() + '\n'
+
+# --------------------------------------------------------------------------------------------------------------------
+# show_doc: signature, docstring, parameter table
+
+def _table_cell(text: str) -> str:
+    "Markdown for one table cell: `|` escaped outside code spans, written `\\vert{}` inside math; one line."
+    out = []
+    for part in re.split(r'(`+[^`]*`+|\$[^$]+\$)', str(text)):
+        if part.startswith('`'): out.append(part)
+        elif len(part) > 1 and part.startswith('$') and part.endswith('$'):
+            out.append(part.replace('\\|', '\\Vert{}').replace('|', '\\vert{}'))   # no space before a closing $
+        else: out.append(part.replace('|', '\\|'))
+    return ' '.join(''.join(out).split('\n')).strip()
+
+def _anno_str(a) -> str:
+    import inspect
+    if a is inspect.Parameter.empty: return ''
+    return (a if isinstance(a, str) else inspect.formatannotation(a)).strip("'").replace(' ', '')
+
+def _signature_md(sym, name: str, maxline: int = 110) -> str:
+    "The signature as written (no docments comments, no types inferred from defaults), wrapped at `maxline`."
+    import inspect
+    from fastcore.docments import _show_param
+    is_cls = inspect.isclass(sym)
+    try: sig = inspect.signature(sym)
+    except (TypeError, ValueError): return f"{'class' if is_cls else 'def'} {name.split('.')[-1]}(...)"
+    params = list(sig.parameters.values())
+    if '.' in name and params and params[0].name in ('self', 'cls') and not is_cls: params = params[1:]
+    parts, star = [], False
+    for i, p in enumerate(params):
+        if p.kind is p.KEYWORD_ONLY and not star: parts.append('*'); star = True
+        if p.kind is p.VAR_POSITIONAL: star = True
+        parts.append(_show_param(p))
+        if p.kind is p.POSITIONAL_ONLY and (i + 1 == len(params) or params[i + 1].kind is not p.POSITIONAL_ONLY): parts.append('/')
+    ret = '' if is_cls else (f'->{_anno_str(sig.return_annotation)}' if sig.return_annotation is not sig.empty else '')
+    head = f"{'class' if is_cls else 'async def' if inspect.iscoroutinefunction(sym) else 'def'} {name.split('.')[-1]}("
+    one = head + ', '.join(parts) + ')' + ret
+    if len(one) <= maxline: return one
+    lines, cur = [], ''
+    for q in parts:
+        if cur and len(cur) + len(q) + 6 > maxline: lines.append(cur + ','); cur = q
+        else: cur = f'{cur}, {q}' if cur else q
+    if cur: lines.append(cur)
+    return head + '\n    ' + '\n    '.join(lines) + '\n)' + ret
+
+def _params_table(sym, dm: dict, name: str) -> str:
+    "A Markdown table of the parameters (type as annotated, default, rendered docment) when any parameter has a docment."
+    import inspect
+    try: sig = inspect.signature(sym)
+    except (TypeError, ValueError): sig = None
+    params = [] if sig is None else [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in dm]
+    if '.' in name and params and params[0].name in ('self', 'cls') and not inspect.isclass(sym): params = params[1:]
+    docs = {k: (v or {}).get('docment') for k, v in dm.items()}
+    if not any(docs.get(p.name) for p in params) and not docs.get('return'): return ''
+    rows = ['| | **Type** | **Default** | **Details** |', '|---|---|---|---|']
+    for p in params:
+        anno = _anno_str(p.annotation)
+        default = '' if p.default is p.empty else f'`{p.default!r}`'
+        rows.append(f"| `{p.name}` | {f'`{anno}`' if anno else ''} | {default} | {_table_cell(docs.get(p.name) or '')} |")
+    if docs.get('return'):
+        ra = _anno_str(sig.return_annotation) if sig is not None and sig.return_annotation is not sig.empty else ''
+        rows.append(f"| **Returns** | {f'`{ra}`' if ra else ''} | | {_table_cell(docs['return'])} |")
+    return '\n'.join(rows)
+
+def _show_doc_markdown(self) -> str:
+    "`BasicMarkdownRenderer._repr_markdown_` for this site: source link, heading, signature, docstring, parameter table."
+    from nbdev.doclinks import NbdevLookup
+    from fastcore.docments import _ital_first
+    doc = '---\n\n'
+    src = NbdevLookup().code(self.fn)
+    if src: doc += f'[source]({src}){{target="_blank" style="float:right; font-size:smaller"}}\n\n'
+    doc += '#' * self.title_level + f' {self.nm}\n\n'
+    doc += f"```python\n{_signature_md(self.sym, self.nm)}\n```"
+    if self.docs: doc += f"\n\n{_ital_first(self.docs)}"
+    tbl = _params_table(self.sym, getattr(self.dm, 'dm', {}) or {}, self.nm)
+    if tbl: doc += '\n\n' + tbl
+    return doc
+
+def _use_site_show_doc():
+    "Make nbdev's `show_doc` render with `_show_doc_markdown` in this process (the docs processing runs it here)."
+    from nbdev.showdoc import BasicMarkdownRenderer
+    BasicMarkdownRenderer._repr_markdown_ = _show_doc_markdown
 
 # --------------------------------------------------------------------------------------------------------------------
 # one notebook, in a worker process
@@ -283,6 +394,7 @@ def render_notebook(nb_path: str, nbs: str, docs_dir: str, base_url: str, execut
         executed = True
     import copy
     raw = copy.deepcopy(nb)
+    _use_site_show_doc()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         os.environ['IN_TEST'] = '1'
@@ -310,6 +422,7 @@ _EXTRA_CSS = """
 .md-typeset pre > code { font-size: .78rem; }
 .md-typeset .nb-output { overflow-x: auto; }
 .md-typeset img { max-width: 100%; height: auto; }
+.md-typeset td code { white-space: nowrap; }
 .md-typeset blockquote { color: var(--md-default-fg-color--light); border-left-color: var(--md-primary-fg-color); }
 """
 
@@ -386,6 +499,87 @@ nav:
     path.write_text(text)
     return path
 
+# --------------------------------------------------------------------------------------------------------------------
+# the built site: anchors, 404 page, link check
+
+_HREF = re.compile(r'\s(href|src)="([^"]*)"')
+_A = re.compile(r'<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.S)
+
+def _pages_of(site: Path) -> list:
+    return sorted(p for p in site.rglob('*.html') if 'assets' not in p.relative_to(site).parts)
+
+def _ids(path: Path, cache: dict) -> set:
+    if path not in cache:
+        t = path.read_text(encoding='utf-8', errors='replace')
+        cache[path] = set(re.findall(r'\sid="([^"]+)"', t)) | set(re.findall(r'\sname="([^"]+)"', t))
+    return cache[path]
+
+def _internal(url: str) -> bool:
+    return not (re.match(r'^[a-zA-Z][a-zA-Z0-9+.-]*:', url) or url.startswith('//'))
+
+def fix_anchors(site: Path) -> int:
+    """Point links to a symbol without a heading of its own at its class (`#finitegroup.multiply` -> `#finitegroup`),
+    or at the joined slug when that exists (`#finitegroupmultiply`); links that still resolve nowhere become plain
+    text (a private helper named in prose). Returns the number of links changed."""
+    cache, n = {}, 0
+    for page in _pages_of(site):
+        html = page.read_text(encoding='utf-8')
+        def sub(m):
+            nonlocal n
+            url = m.group(1)
+            u = urlsplit(url)
+            if not u.fragment or not _internal(url): return m.group(0)
+            target = page if not u.path else (page.parent / unquote(u.path)).resolve()
+            if not target.is_file() or target.suffix != '.html': return m.group(0)
+            ids, frag = _ids(target, cache), unquote(u.fragment)
+            if frag in ids: return m.group(0)
+            base = url.split('#')[0]
+            for cand in (frag.replace('.', ''), frag.split('.')[0]):
+                if cand in ids:
+                    n += 1
+                    return m.group(0).replace(f'href="{url}"', f'href="{base}#{cand}"', 1)
+            n += 1
+            return m.group(2)   # keep the text (e.g. `<code>_execute_run</code>`), drop the dead link
+        new = _A.sub(sub, html)
+        if new != html: page.write_text(new, encoding='utf-8')
+    return n
+
+def fix_404(site: Path, site_url: str):
+    """Make the 404 page's links relative (it sits at the site root, so it also works from `file://` or another
+    server path); where it is served under `site_url`'s path, a `<base>` set by a line of script keeps them right for
+    missing pages in subfolders too."""
+    page = site / '404.html'
+    if not page.is_file(): return
+    base = urlsplit(site_url).path or '/'
+    if not base.endswith('/'): base += '/'
+    html = page.read_text(encoding='utf-8')
+    if base != '/': html = re.sub(r'(\s(?:href|src)=")' + re.escape(base), r'\1', html)
+    html = re.sub(r'(\s(?:href|src)=")/(?!/)', r'\1', html)
+    html = re.sub(r'(\shref=")(")', r'\1index.html\2', html)   # the site root itself
+    script = ('<script>(function(){var b=' + json.dumps(base) + ';if(location.protocol.indexOf("http")===0&&'
+              'location.pathname.indexOf(b)===0){var e=document.createElement("base");e.setAttribute("href",b);'
+              'document.head.appendChild(e);}})();</script>')
+    html = html.replace('<head>', '<head>\n' + script, 1) if '<head>' in html else script + html
+    page.write_text(html, encoding='utf-8')
+
+def check_links(site: Path) -> list:
+    "Every internal `href`/`src` of every page of a built site: the file exists and, for `#anchor`, the id exists in it; returns one line per problem."
+    site = Path(site)
+    cache, bad = {}, []
+    for page in _pages_of(site):
+        for attr, url in _HREF.findall(page.read_text(encoding='utf-8', errors='replace')):
+            url = url.replace('&amp;', '&')
+            if not url or not _internal(url): continue
+            u = urlsplit(url)
+            rel = page.relative_to(site)
+            if u.path.startswith('/'): bad.append(f'{rel}: absolute link {url}'); continue
+            target = page if not u.path else (page.parent / unquote(u.path))
+            if target.is_dir(): target = target / 'index.html'
+            if not target.exists(): bad.append(f'{rel}: {attr} {url}: no such file'); continue
+            if u.fragment and target.suffix == '.html' and unquote(u.fragment) not in _ids(target.resolve(), cache):
+                bad.append(f'{rel}: {url}: no anchor #{unquote(u.fragment)} in {target.relative_to(site) if target.is_relative_to(site) else target}')
+    return bad
+
 def build(nbs: str | Path = 'nbs', site_dir: str | Path = '_docs', work_dir: str | Path = '_proc/mkdocs',
           readme: str | Path | None = 'README.md', execute: bool = True, full: bool = False, workers: int = 2,
           force: bool = False, quiet: bool = False) -> dict:
@@ -447,6 +641,9 @@ def _build(nbs, site_dir, work_dir, readme, execute, full, workers, force, quiet
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f'mkdocs build failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}')
+    n_fixed = fix_anchors(site_dir)
+    fix_404(site_dir, cfg.get('doc_host', '') + cfg.get('doc_baseurl', '') + '/')
+    broken = check_links(site_dir)
     if readme is not None:
         idx = next((p for p in pages if p['page'] == 'index.md'), None)
         if idx is not None and idx['readme']:
@@ -456,11 +653,13 @@ def _build(nbs, site_dir, work_dir, readme, execute, full, workers, force, quiet
     errors = [e for p in pages for e in p['errors']]
     summary = dict(pages=[{k: v for k, v in p.items() if k != 'readme'} for p in pages], errors=errors,
                    mkdocs_yml=str(yml), site_dir=str(site_dir), mathjax=mathjax_js, seconds=round(time.time() - t0, 1),
-                   mkdocs_warnings=[l for l in proc.stderr.splitlines() if 'WARNING' in l])
+                   mkdocs_warnings=[l for l in proc.stderr.splitlines() if 'WARNING' in l], anchors_fixed=n_fixed,
+                   broken_links=broken)
     if not quiet:
         print(f"docs: {len(pages)} pages -> {site_dir} in {summary['seconds']}s (MathJax: {'local' if mj else 'CDN'})")
         for w in summary['mkdocs_warnings']: print('  mkdocs:', w)
         for e in errors: print('  cell error:', e)
+        for l in broken: print('  broken link:', l)
     return summary
 
 def main(argv=None):
@@ -476,7 +675,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     s = build(a.nbs, a.out, a.work, None if a.no_readme else 'README.md', execute=not a.no_exec, full=a.full,
               workers=a.workers, force=a.force)
-    return 1 if s['errors'] else 0
+    return 1 if s['errors'] or s['broken_links'] else 0
 
 if __name__ == '__main__':
     sys.exit(main())
