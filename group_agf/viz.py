@@ -25,8 +25,8 @@ from .power import power_spectrum, learning_order, theory
 __all__ = ['STEP_LABEL', 'LOSS_LABEL', 'POWER_LABEL', 'OKABE_ITO', 'TOL_MUTED', 'irrep_colors', 'irrep_label', 'irrep_labels',
            'real_irrep_basis', 'neuron_irrep_power', 'dominant_irreps', 'plot_loss', 'plot_power', 'plot_template',
            'plot_irreps', 'plot_predictions', 'plot_neuron_irreps', 'plot_wmix_fourier', 'save_figure',
-           'plot_staircase', 'plot_run', 'plot_checkpoint', 'explore', 'width_boundary', 'plot_metric', 'plot_heatmap',
-           'plot_sweep']
+           'plot_staircase', 'plot_order', 'plot_run', 'plot_checkpoint', 'explore', 'width_boundary', 'plot_metric',
+           'plot_heatmap', 'plot_sweep']
 
 # %% ../nbs/08_viz.ipynb #9988f20d
 _RC = {'font.size': 10, 'axes.titlesize': 11, 'axes.labelsize': 10, 'legend.fontsize': 8.5, 'xtick.labelsize': 9,
@@ -774,6 +774,37 @@ def plot_staircase(runs, # runs (folders, RunResult-like objects or history dict
         if j: axes[0, j].set_ylabel(''); axes[1, j].set_ylabel('')
     return fig
 
+# %% ../nbs/08_viz.ipynb #ac8580b3
+@_styled
+def plot_order(runs, # runs (folders, RunResult-like objects or history dicts), one panel each
+               titles=None, # one title per run
+               xlabel: str=STEP_LABEL, # x axis label
+              ) -> Figure:
+    "Output power of each irrep relative to its template power, $P_f(\\rho)/P_x(\\rho)$, over the checkpoints, one panel per run on a shared step axis, the half-power line dotted; returns the Figure. `ValueError` for no runs or a titles list of another length."
+    runs = [runs] if not isinstance(runs, (list, tuple)) else list(runs)
+    if not runs: raise ValueError("runs must hold at least one run")
+    titles = [None] * len(runs) if titles is None else list(titles)
+    if len(titles) != len(runs): raise ValueError(f"titles must have one entry per run ({len(runs)}), got {len(titles)}")
+    fig = Figure(figsize=(3.2 * len(runs) + 0.6, 3.4), layout='constrained')
+    axes = fig.subplots(1, len(runs), squeeze=False, sharey=True)[0]
+    for j, run in enumerate(runs):
+        r = _load_run(run); h = r.history
+        try: G = _run_group(r)
+        except Exception: G = None
+        labels, tp = _run_labels(r, G), np.asarray(h['template_power'], dtype=float)
+        keep = np.flatnonzero(tp > 1e-12 * tp.sum())
+        colors = irrep_colors(len(tp))
+        s = np.asarray(h['ckpt_step'], dtype=float); ok = s > 0
+        ax = axes[j]
+        for i in keep: ax.plot(s[ok], np.asarray(h['output_power'])[ok, i] / tp[i], color=colors[i], lw=1.8, label=labels[i])
+        ax.axhline(0.5, color='0.5', ls=':', lw=1)
+        ax.set_xscale('log')
+        ax.set(xlabel=xlabel, ylim=(-0.03, 1.15), title=titles[j] if titles[j] is not None else (_run_title(r, G) or f'run {j}'))
+        if j == 0: ax.set_ylabel('output power / template power')
+        ax.legend(fontsize=8, loc='upper left', frameon=False)
+        _readable_log(ax, 'x')
+    return fig
+
 # %% ../nbs/08_viz.ipynb #9e3f0b63
 def _neuron_weights(r, G):
     "(steps, input-weight matrices per checkpoint, W_mix/W_out per checkpoint or None) from checkpoints.pt, else None."
@@ -981,9 +1012,12 @@ def _sweep_group_order(sweep_dir):
 
 def width_boundary(k, # sequence length(s)
                    group_order: int, # |G|
+                   which: str='lower', # `lower`: $2^{k-1}|G|$; `upper`: $(k+1)2^{k-1}|G|$
                   ):
-    "The hidden width $H = 2^{k-1}|G|$ a two-layer network needs to learn $k$-fold composition perfectly (paper, Section 3); an int, or an array for an array of `k`."
-    return 2 ** (np.asarray(k) - 1) * group_order
+    "The hidden width between which a two-layer network learns $k$-fold composition perfectly (paper, Section 3): $2^{k-1}|G|$ (`lower`) to $(k+1)2^{k-1}|G|$ (`upper`); an int, or an array for an array of `k`. `ValueError` for another `which`."
+    k = np.asarray(k)
+    if which not in ('lower', 'upper'): raise ValueError(f"which must be 'lower' or 'upper', got {which!r}")
+    return 2 ** (k - 1) * group_order * ((k + 1) if which == 'upper' else 1)
 
 # %% ../nbs/08_viz.ipynb #fe19e127
 @_styled
@@ -1046,6 +1080,7 @@ def plot_heatmap(summary, # a sweep's summary table (`pandas.DataFrame`) or a sw
                  metric: str='final_train_loss', # column shown as colour (mean across seeds and other swept columns)
                  group_order: int=None, # |G| for the width boundary (default: from the sweep folder's `runs.json`)
                  log: bool=None, # log colour scale (default: for positive losses and steps)
+                 boundaries=('lower',), # width boundaries drawn with `model.hidden_dim` by `data.k`: any of `lower`, `upper` (see `width_boundary`)
                 ) -> Figure:
     "Mean `metric` over the `x` by `y` grid, values written in the cells; with `model.hidden_dim` by `data.k` the boundary $H = 2^{k-1}|G|$ is drawn; returns the Figure. `ValueError` for an unknown column."
     from matplotlib.colors import LogNorm
@@ -1079,11 +1114,14 @@ def plot_heatmap(summary, # a sweep's summary table (`pandas.DataFrame`) or a sw
     if pair and group_order and _numeric(xs) and _numeric(ys) and len(xs if x == 'model.hidden_dim' else ys) > 1:
         widths, ks = (xs, ys) if x == 'model.hidden_dim' else (ys, xs)
         lw = np.log(np.asarray(widths, dtype=float))
-        pos = [float(np.clip(np.interp(np.log(width_boundary(k, group_order)), lw, np.arange(len(widths)),
-                                       left=-0.5, right=len(widths) - 0.5), -0.5, len(widths) - 0.5)) for k in ks]
-        steps = np.repeat(pos, 2), np.ravel([[i - 0.5, i + 0.5] for i in range(len(ks))])
-        bx, by = steps if x == 'model.hidden_dim' else steps[::-1]
-        ax.plot(bx, by, color='#D55E00', lw=2.2, label=f'$H = 2^{{k-1}}|G|$, $|G| = {group_order}$')
+        styles = {'lower': ('#D55E00', '-', '$H = 2^{k-1}|G|$'), 'upper': ('#CC79A7', '--', '$H = (k+1)2^{k-1}|G|$')}
+        for which in boundaries:
+            color, ls, text = styles[which]
+            pos = [float(np.clip(np.interp(np.log(width_boundary(k, group_order, which)), lw, np.arange(len(widths)),
+                                           left=-0.5, right=len(widths) - 0.5), -0.5, len(widths) - 0.5)) for k in ks]
+            steps = np.repeat(pos, 2), np.ravel([[i - 0.5, i + 0.5] for i in range(len(ks))])
+            bx, by = steps if x == 'model.hidden_dim' else steps[::-1]
+            ax.plot(bx, by, color=color, ls=ls, lw=2.2, label=f'{text}, $|G| = {group_order}$')
         ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(0, -0.2), frameon=False)
     return fig
 
