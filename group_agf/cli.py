@@ -60,6 +60,19 @@ def _parser(presets: dict=None, # preset name -> description, listed in `train -
     pc.add_argument('-o', '--output', metavar='NEW_YAML', help='write the result here (default: standard output)')
     pc.add_argument('--set', dest='overrides', action='append', default=[], metavar='SECTION.KEY=VALUE',
                     help="override a key before converting (repeatable): the original's keys, or this package's")
+    pr = sub.add_parser('reproduce', help="reproduce the paper's results: the staircase, the learning order or the width",
+                        description="Train (or reuse) the runs of one of the paper's results and write its figure (PNG and PDF) and table (CSV): "
+                                    "staircase (five groups, predicted against observed plateaus, order and jump ratios), order (D3 one-hot, "
+                                    "k = 2..5) or width (C_p one-hot, width by k, with the width boundaries).",
+                        epilog="examples:\n  group-agf reproduce staircase --epochs-scale 0.1 --out quick\n  group-agf reproduce width --size full",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    pr.add_argument('what', choices=['staircase', 'order', 'width'], help='which result')
+    pr.add_argument('--epochs-scale', type=float, default=1.0, metavar='F', help='factor on every run length (default 1)')
+    pr.add_argument('--out', metavar='DIR', help='output folder (default: reproduce/WHAT); finished runs found there are reused')
+    pr.add_argument('--device', help='auto | cpu | cuda | cuda:N')
+    pr.add_argument('--size', choices=['cpu', 'full'], default='cpu', help="width: the grid ('cpu' about 15 minutes here, 'full' for a GPU)")
+    pr.add_argument('--workers', type=int, help='width: sweep workers')
+    pr.add_argument('--no-reuse', action='store_true', help='train every run again')
     for name, hlp in [('sweep', 'run a sweep of configs and seeds (group-agf sweep --help)'), ('summarize', 'summarise a sweep folder (group-agf summarize --help)')]:
         sp = sub.add_parser(name, help=hlp, add_help=False)
         sp.add_argument('rest', nargs=argparse.REMAINDER)
@@ -150,6 +163,25 @@ def _cmd_plot(args) -> int:
     try: paths = plot_run(args.run_dir)
     except FileNotFoundError as e: return _err(str(e))
     for p in paths: print(p)
+    return 0
+
+def _cmd_reproduce(args) -> int:
+    import pandas as pd
+    from group_agf import reproduce as R
+    from group_agf.train import ConfigError
+    out = args.out or f'reproduce/{args.what}'
+    try:
+        if args.what == 'staircase': res = R.reproduce_staircase(out, args.epochs_scale, not args.no_reuse, args.device)
+        elif args.what == 'order': res = R.reproduce_order(out, epochs_scale=args.epochs_scale, reuse=not args.no_reuse, device=args.device)
+        else: res = R.reproduce_width(out, args.size, args.epochs_scale, args.workers)
+    except ConfigError as e: return _err(str(e))
+    with pd.option_context('display.max_rows', 200, 'display.width', 200, 'display.float_format', '{:.4g}'.format):
+        print(res.table.to_string(index=False))
+    print(f"\n{args.what}: {res.wall_time_s:.0f} s; files: " + ', '.join(str(f) for f in res.files))
+    bad = [n for n, r in res.runs.items() if r.status not in ('complete', 'stopped_early')]
+    if bad:
+        print(f"group-agf: {len(bad)} run{'s' if len(bad) > 1 else ''} did not finish as expected: " + ', '.join(f'{n} ({res.runs[n].status})' for n in bad), file=sys.stderr)
+        return 1
     return 0
 
 def _cmd_convert(args) -> int:
@@ -258,4 +290,4 @@ def _main(argv=None) -> int:
         presets = list_presets()
     args = _parser(presets).parse_args(argv)
     return {'groups': _cmd_groups, 'presets': _cmd_presets, 'train': _cmd_train, 'plot': _cmd_plot,
-            'convert': _cmd_convert}[args.command](args)
+            'convert': _cmd_convert, 'reproduce': _cmd_reproduce}[args.command](args)
