@@ -53,6 +53,7 @@ def _parser(presets: dict=None, # preset name -> description, listed in `train -
     pt.add_argument('--quiet', action='store_true', help='no progress bar, no table')
     pl = sub.add_parser('plot', help="regenerate a run folder's figures", description="Regenerate the figures of a run folder (RUN_DIR/plots).")
     pl.add_argument('run_dir', metavar='RUN_DIR', help='a run folder written by group-agf train')
+    pl.add_argument('--formats', default='png', metavar='LIST', help='file formats, comma separated: png, pdf, svg (default: png)')
     pc = sub.add_parser('convert', help='convert a config or sweep of the original group-agf code to this format',
                         description='Write the group_agf equivalent of a config or sweep file in the original group-agf format, '
                                     'with one comment line per translated key, per key without effect, and notes.')
@@ -160,7 +161,10 @@ def _cmd_train(args) -> int:
 
 def _cmd_plot(args) -> int:
     from group_agf.viz import plot_run
-    try: paths = plot_run(args.run_dir)
+    formats = tuple(f.strip() for f in args.formats.split(',') if f.strip())
+    bad = [f for f in formats if f not in ('png', 'pdf', 'svg')]
+    if bad or not formats: return _err(f"--formats: {bad[0] if bad else args.formats!r} is not a format; allowed: png, pdf, svg")
+    try: paths = plot_run(args.run_dir, formats=formats)
     except FileNotFoundError as e: return _err(str(e))
     for p in paths: print(p)
     return 0

@@ -83,6 +83,7 @@ class OutputConfig:
     name: Optional[str] = None  # run name prefix, a file name of at most 100 characters (defaults to the preset name or 'run')
     save_checkpoints: bool = True  # write checkpoints.pt
     plots: bool = True  # write the figure set into plots/ at the end
+    plot_formats: list = field(default_factory=lambda: ['png'])  # file formats of the figure set: png, pdf, svg
 
 _SECTIONS = {'data': DataConfig, 'model': ModelConfig, 'training': TrainingConfig, 'output': OutputConfig}
 
@@ -170,6 +171,8 @@ def _validate(c: Config):
     for key, v in (('data.seed', d.seed), ('training.seed', t.seed)):
         if not 0 <= v < 2 ** 32: bad(f"{key} must be an integer in [0, 2**32), got {v}")
     _check_name(c.output.name)
+    fm = c.output.plot_formats
+    if not fm or any(f not in _PLOT_FORMATS for f in fm): bad(f"output.plot_formats must be a non-empty list of {', '.join(_PLOT_FORMATS)}, got {fm!r}")
     if d.max_group_order is not None and d.max_group_order < 1: bad(f"data.max_group_order must be a positive integer or null, got {d.max_group_order}")
     try: order = group_order(d.group)
     except (ValueError, TypeError) as e: bad(f"data.group: {e}")
@@ -247,6 +250,7 @@ def _validate_optimizer(t: TrainingConfig, name: str):
             bad(f"training.{key} applies to optimizer {', '.join(users)}; training.optimizer is {t.optimizer!r}" + (f" (resolved to {name!r})" if t.optimizer != name else ''))
 
 MAX_SEQUENCES = 2_000_000  # default limit on exhaustive datasets
+_PLOT_FORMATS = ('png', 'pdf', 'svg')
 MAX_NAME = 100  # longest run name (the run folder adds a time stamp and a hash)
 
 def _max_order(c: Config) -> int: return c.data.max_group_order if c.data.max_group_order is not None else MAX_GROUP_ORDER

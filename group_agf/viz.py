@@ -831,7 +831,7 @@ def _neuron_weights(r, G):
 
 def plot_run(run_dir, # a run folder written by `group_agf.train.train`
              out_dir=None, # where to write (default `RUN_DIR/plots`)
-             formats=('png', 'pdf'), # file formats
+             formats=('png',), # file formats: any of png, pdf, svg (a training run writes `output.plot_formats`)
             ) -> list:
     "Write the run's figure set (loss, power, overview, template, predictions, neurons, wmix: whatever the folder supports) and return the list of written Paths. `FileNotFoundError` if `run_dir` has no `history.npz`."
     r = _load_run(run_dir)
