@@ -8,7 +8,6 @@ import json, logging, os, re, sys, tempfile
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np
-import pandas as pd
 import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -21,10 +20,21 @@ from .fourier import fourier_transform
 from .templates import template_for_display
 from .power import power_spectrum, learning_order, theory
 
+class _Lazy:
+    "A module imported on first use (pandas is needed by the sweep figures only, and costs 0.4 s to import)."
+    def __init__(self, name): self._name, self._mod = name, None
+    def __getattr__(self, attr):
+        if self._mod is None:
+            import importlib
+            self._mod = importlib.import_module(self._name)
+        return getattr(self._mod, attr)
+
+pd = _Lazy('pandas')
+
 # %% auto #0
-__all__ = ['STEP_LABEL', 'LOSS_LABEL', 'POWER_LABEL', 'OKABE_ITO', 'TOL_MUTED', 'irrep_colors', 'irrep_label', 'irrep_labels',
-           'real_irrep_basis', 'neuron_irrep_power', 'dominant_irreps', 'plot_loss', 'plot_power', 'plot_template',
-           'plot_irreps', 'plot_predictions', 'plot_neuron_irreps', 'plot_wmix_fourier', 'save_figure',
+__all__ = ['pd', 'STEP_LABEL', 'LOSS_LABEL', 'POWER_LABEL', 'OKABE_ITO', 'TOL_MUTED', 'irrep_colors', 'irrep_label',
+           'irrep_labels', 'real_irrep_basis', 'neuron_irrep_power', 'dominant_irreps', 'plot_loss', 'plot_power',
+           'plot_template', 'plot_irreps', 'plot_predictions', 'plot_neuron_irreps', 'plot_wmix_fourier', 'save_figure',
            'plot_staircase', 'plot_order', 'plot_run', 'plot_checkpoint', 'explore', 'width_boundary', 'plot_metric',
            'plot_heatmap', 'plot_sweep']
 
