@@ -10,8 +10,10 @@ from .groups import FiniteGroup, get_group, short_irrep_name
 from .fourier import fourier_transform, inverse_fourier_transform
 
 # %% auto #0
-__all__ = ['power_spectrum', 'learning_criterion', 'learning_order', 'plateau_levels', 'theory', 'isotypic_projectors',
-           'output_power', 'analyze_run', 'plateau_table']
+__all__ = ['FLAT_BAND', 'FLAT_WINDOW', 'FLAT_MIN_STEPS', 'LEVEL_TOL', 'ZERO_FLOOR', 'DIVERGENCE_FACTOR', 'power_spectrum',
+           'learning_criterion', 'learning_order', 'plateau_levels', 'theory', 'isotypic_projectors', 'output_power',
+           'flat_stretches', 'loss_diverged', 'run_status', 'jump_steps', 'learning_steps', 'analyze_run',
+           'plateau_table']
 
 # %% ../nbs/02_power.ipynb #40f61c15
 def _is_torch(x): return type(x).__module__.startswith('torch')
@@ -90,12 +92,13 @@ def theory(G: FiniteGroup, # the group
            template, # the template $x$, shape `(|G|,)`
            k: int, # sequence length, >= 2
           ) -> dict:
-    "JSON-serialisable prediction: `order` (irrep indices), `plateaus` (MSELoss units, `len(order)+1`), `relative_jump_times` ($\\mathcal{C}_{first}/\\mathcal{C}_\\rho$, aligned with `order`), and per irrep (all, in `G.irreps` order) `irrep_names`, `irrep_dims`, `irrep_types`, `powers`, `criterion`. `ValueError` for a bad template or `k < 2`."
+    "JSON-serialisable prediction: `order` (irrep indices), `plateaus` (MSELoss units, `len(order)+1`), `relative_jump_times` ($\\mathcal{C}_{first}/\\mathcal{C}_\\rho$, aligned with `order`), and per irrep (all, in `G.irreps` order) `irrep_names`, `irrep_labels` (`ρ1,1`: the labels of tables and figures), `irrep_dims`, `irrep_types`, `powers`, `criterion`. `ValueError` for a bad template or `k < 2`."
     x, k = _check_template(G, template), _check_k(k)
     P, crit, order = power_spectrum(G, x), learning_criterion(G, x, k), learning_order(G, x, k)
     levels = plateau_levels(G, x, k)
     return dict(group=G.name, k=k, units='MSELoss', order=[int(i) for i in order],
-                irrep_names=[r.name for r in G.irreps], irrep_dims=[int(r.dim) for r in G.irreps],
+                irrep_names=[r.name for r in G.irreps],
+                irrep_labels=['ρ' + short_irrep_name(r.name) for r in G.irreps], irrep_dims=[int(r.dim) for r in G.irreps],
                 irrep_types=[r.type for r in G.irreps], powers=[float(p) for p in P],
                 total_power=float(P.sum()), criterion=[float(c) for c in crit],
                 plateaus=[float(v) for v in levels],
@@ -132,95 +135,247 @@ def _finite_or_none(v):
     v = float(v)
     return v if math.isfinite(v) else None
 
-def _window_median(u, loss, ua, ub, lo=0.25, hi=0.75):
-    "Median loss over the part [lo, hi] (fractions, in u = log(1+step)) of [ua, ub]; the point nearest the window's centre if none falls inside."
-    a, b = ua + lo * (ub - ua), ua + hi * (ub - ua)
-    m = (u >= a) & (u <= b)
-    if m.any(): return float(np.median(loss[m]))
-    return float(loss[np.argmin(np.abs(u - (a + b) / 2))])
+def _num(v):
+    "An int when `v` is integral, else a float (JSON-friendly steps)."
+    v = float(v)
+    return int(v) if v.is_integer() else v
 
 def _as_1d(a, what):
     a = np.asarray(a.detach().cpu().numpy() if _is_torch(a) else a, dtype=np.float64)
     if a.ndim != 1: raise ValueError(f"{what} must be 1-d, got shape {a.shape}")
     return a
 
-# %% ../nbs/02_power.ipynb #4a020b8d
+# %% ../nbs/02_power.ipynb #bdb933bf
+FLAT_BAND = 0.02  # a window is flat when its largest loss is at most (1 + FLAT_BAND) times its smallest
+FLAT_WINDOW = 0.25  # window around step t: [t / sqrt(1 + FLAT_WINDOW), t * sqrt(1 + FLAT_WINDOW)]
+FLAT_MIN_STEPS = 10  # ... and at least this many logged steps
+LEVEL_TOL = 0.05  # a flat stretch belongs to a predicted level within this relative distance
+ZERO_FLOOR = 1e-2  # a level 0 is replaced by ZERO_FLOOR x the level before it
+
+def _range_extreme(a, lo, hi, fn):
+    "`fn` (np.maximum or np.minimum) of `a[lo[i]:hi[i]+1]` for every i, by doubling blocks: O(T log T) time, O(T) memory."
+    out = np.empty(len(lo))
+    lev = np.floor(np.log2(hi - lo + 1)).astype(np.int64)
+    cur = a.copy()
+    for L in range(int(lev.max()) + 1 if len(lev) else 0):
+        sel = np.flatnonzero(lev == L)
+        if len(sel): out[sel] = fn(cur[lo[sel]], cur[hi[sel] - (1 << L) + 1])
+        cur = fn(cur[:len(cur) - (1 << L)], cur[(1 << L):])   # blocks of length 2^(L+1)
+    return out
+
+def flat_stretches(step, # `(T,)` logged steps, increasing
+                   loss, # `(T,)` loss at `step`, MSELoss units
+                   band: float=FLAT_BAND, # relative band $\varepsilon$
+                   window: float=FLAT_WINDOW, # relative window width $w$ in steps
+                   min_steps: int=FLAT_MIN_STEPS, # smallest window, in logged steps
+                  ) -> list:
+    "Maximal stretches where the loss is flat (see above), as dicts `level` (median loss), `first_step`, `last_step`, `n` (logged steps), in step order. `ValueError` for mismatched or decreasing steps."
+    s, L = _as_1d(step, 'step'), _as_1d(loss, 'loss')
+    if len(s) != len(L): raise ValueError(f"step and loss must have the same length, got {len(s)} and {len(L)}")
+    if (np.diff(s) <= 0).any(): raise ValueError("step must be strictly increasing")
+    if not len(s): return []
+    if band <= 0 or window <= 0 or min_steps < 1: raise ValueError(f"band and window must be > 0 and min_steps >= 1, got {band}, {window}, {min_steps}")
+    T, r = len(s), math.sqrt(1 + window)
+    i = np.arange(T)
+    a = np.clip(i - min_steps // 2, 0, max(T - min_steps, 0))            # min_steps consecutive steps around i
+    top = np.minimum(s * r, s[-1])                                       # near the end: the last (1 + w)-wide window
+    lo = np.minimum(np.searchsorted(s, np.minimum(s / r, top / (1 + window)), 'left'), a)
+    hi = np.maximum(np.searchsorted(s, top, 'right') - 1, np.minimum(a + min_steps - 1, T - 1))
+    fin = np.isfinite(L)
+    mx = _range_extreme(np.where(fin, L, np.inf), lo, hi, np.maximum)
+    mn = _range_extreme(np.where(fin, L, -np.inf), lo, hi, np.minimum)
+    flat = (mn >= 0) & np.isfinite(mx) & (mx <= (1 + band) * mn)
+    idx = np.flatnonzero(flat)
+    if not len(idx): return []
+    breaks = np.flatnonzero(np.diff(idx) > 1)
+    spans = []
+    for a, b in zip(np.r_[idx[0], idx[breaks + 1]], np.r_[idx[breaks], idx[-1]]):
+        u, v = int(lo[a]), int(hi[b])
+        if spans and u <= spans[-1][1]: spans[-1][1] = v          # overlapping windows: one stretch
+        else: spans.append([u, v])
+    return [dict(level=float(np.median(L[u:v + 1])), first_step=_num(s[u]), last_step=_num(s[v]), n=v - u + 1) for u, v in spans]
+
+# %% ../nbs/02_power.ipynb #55c3f48e
+DIVERGENCE_FACTOR = 100  # a loss more than this many times its start counts as diverged
+
+def loss_diverged(train_loss, # `(T,)` training loss so far, MSELoss units
+                  factor: float=DIVERGENCE_FACTOR, # growth over the first loss that counts as divergence
+                  finished: bool=True, # the run is over: also call a final loss above the first one diverged
+                 ) -> bool:
+    "True if some loss is non-finite or above `factor` x the first loss, or (when `finished`) the last loss is above the first. An empty history has not diverged."
+    L = _as_1d(train_loss, 'train_loss')
+    if not len(L): return False
+    if not np.isfinite(L).all(): return True
+    if (L > factor * L[0]).any(): return True
+    return bool(finished and L[-1] > L[0])
+
+def run_status(train_loss, # `(T,)` training loss so far, MSELoss units
+               finished: bool=True, # False while training is still running (or was interrupted)
+               factor: float=DIVERGENCE_FACTOR, # growth over the first loss that counts as divergence
+              ) -> str:
+    "`'diverged'` if `loss_diverged(train_loss, factor, finished)`, else `'complete'` when `finished` and `'incomplete'` when not."
+    if loss_diverged(train_loss, factor, finished): return 'diverged'
+    return 'complete' if finished else 'incomplete'
+
+# %% ../nbs/02_power.ipynb #fb8d8d63
+def _next_level(levels, j, floor):
+    "Level j+1, or `floor` x level j when level j+1 is below that (a level of 0 has no geometric mean)."
+    return max(float(levels[j + 1]), floor * float(levels[j]))
+
+def jump_steps(step, # `(T,)` logged steps, increasing
+               loss, # `(T,)` loss at `step`, MSELoss units
+               levels, # `(m+1,)` predicted plateaus, decreasing (e.g. `plateau_levels`)
+               floor: float=ZERO_FLOOR, # a next level below `floor` x the current one is replaced by that
+              ) -> list:
+    "Per drop j (from `levels[j]` to `levels[j+1]`): the first step at which the loss is below $\\sqrt{L_j L'_{j+1}}$, $L'_{j+1} = \\max(L_{j+1}, \\text{floor}\\,L_j)$; `None` if it never is. Non-finite losses are never below anything."
+    s, L, lv = _as_1d(step, 'step'), _as_1d(loss, 'loss'), _as_1d(levels, 'levels')
+    if len(s) != len(L): raise ValueError(f"step and loss must have the same length, got {len(s)} and {len(L)}")
+    out = []
+    for j in range(len(lv) - 1):
+        hit = np.flatnonzero(L < math.sqrt(float(lv[j]) * _next_level(lv, j, floor)))
+        out.append(_num(s[hit[0]]) if len(hit) else None)
+    return out
+
+
+def learning_steps(ckpt_step, # `(C,)` checkpoint steps, non-decreasing
+                   output_power, # `(C, n_irreps)` output power per checkpoint (`output_power`)
+                   template_power, # `(n_irreps,)` template power per irrep
+                   irreps, # irrep indices to report, e.g. `learning_order`
+                   frac: float=0.5, # an irrep is learned when its output power reaches `frac` x the template's
+                  ) -> list:
+    "Per irrep of `irreps`: the step at which its output power first reaches `frac` of the template's, linearly interpolated between the two checkpoints around the crossing (the first checkpoint's step if already there); `None` if never."
+    cs, op, P = _as_1d(ckpt_step, 'ckpt_step'), np.asarray(output_power, dtype=np.float64), _as_1d(template_power, 'template_power')
+    out = []
+    for i in irreps:
+        target = frac * P[i]
+        hit = np.flatnonzero(op[:, i] >= target)
+        if not len(hit): out.append(None); continue
+        c = int(hit[0])
+        if c == 0: out.append(_num(cs[0])); continue
+        a, b = op[c - 1, i], op[c, i]
+        out.append(_num(cs[c - 1] + (target - a) / (b - a) * (cs[c] - cs[c - 1])))
+    return out
+
+# %% ../nbs/02_power.ipynb #9fb5a96d
+def _match_levels(step, loss, levels, stretches, tol, floor):
+    "Observed level and `[first, last]` step per predicted level, and the unpredicted flat stretches."
+    m = len(levels) - 1
+    obs, span = [None] * (m + 1), [None] * (m + 1)
+    pos = [v for v in levels if v > 0]
+    zero_below = floor * min(pos) if pos else 0.0
+    groups, other, prev = {}, [], None
+    for st in stretches:
+        lv = st['level']
+        cand = [j for j in range(m + 1) if levels[j] > 0 and abs(lv / levels[j] - 1) <= tol]
+        if cand:
+            groups.setdefault(min(cand, key=lambda j: abs(math.log(lv / levels[j]))), []).append(st); prev = 'level'
+        elif levels[m] == 0 and lv < zero_below: prev = 'zero'               # flat near 0: part of the last level
+        else:
+            if prev == 'other' and abs(lv / other[-1][0]['level'] - 1) <= tol: other[-1].append(st)  # one stretch cut by a bump
+            else: other.append([st])
+            prev = 'other'
+    fin = np.isfinite(loss)
+    def pooled(sts):
+        sel = np.zeros(len(step), dtype=bool)
+        for x in sts: sel |= (step >= x['first_step']) & (step <= x['last_step'])
+        return float(np.median(loss[sel & fin])), _num(min(x['first_step'] for x in sts)), _num(max(x['last_step'] for x in sts))
+    for j, sts in groups.items():
+        lv, a, b = pooled(sts)
+        obs[j], span[j] = lv, [a, b]
+    unpredicted = [dict(zip(('level', 'first_step', 'last_step'), pooled(sts))) for sts in other]
+    if obs[0] is None and fin[0] and levels[0] > 0 and abs(loss[0] / levels[0] - 1) <= tol:
+        obs[0], span[0] = float(loss[0]), [_num(step[0]), _num(step[0])]    # the loss at initialisation
+    if m >= 1 and levels[m] == 0:
+        below = np.flatnonzero(fin & (loss < floor * levels[m - 1]))
+        if len(below):
+            first = below[0]
+            obs[m], span[m] = float(np.median(loss[first:][fin[first:]])), [_num(step[first]), _num(step[-1])]
+    return obs, span, unpredicted
+
+# %% ../nbs/02_power.ipynb #b13a0fac
+_JUDGED = ('complete', 'stopped_early')  # statuses whose runs are compared with the theory
+
+def _ratios(v):
+    first = v[0] if v else None
+    return [None if (x is None or not first) else x / first for x in v]
+
 def analyze_run(G: FiniteGroup, # the group
                 template, # the template $x$, shape `(|G|,)`
                 k: int, # sequence length, >= 2
-                step, # `(T,)` logged steps (epochs or optimizer steps), non-decreasing
+                step, # `(T,)` logged steps (one per epoch or optimizer step), increasing
                 train_loss, # `(T,)` training loss at `step`, MSELoss units
                 ckpt_step, # `(C,)` checkpoint steps, same unit as `step`, non-decreasing
                 output_power, # `(C, n_irreps)` mean output power per checkpoint, from `output_power`
-                threshold: float=0.9, # fraction of the template power that counts as learned
+                status: str=None, # the training loop's status (`complete`, `stopped_early`, `incomplete`, ...); None: `run_status(train_loss)`
+                threshold: float=0.5, # fraction of the template power at which an irrep counts as learned
+                band: float=FLAT_BAND, # flatness band $\varepsilon$ (see `flat_stretches`)
+                window: float=FLAT_WINDOW, # flatness window $w$
+                min_steps: int=FLAT_MIN_STEPS, # smallest flatness window, in logged steps
+                level_tol: float=LEVEL_TOL, # relative distance within which a flat stretch belongs to a predicted level
+                floor: float=ZERO_FLOOR, # a level 0 is replaced by `floor` x the level before it
                ) -> dict:
-    "`{'theory': theory(G, template, k), 'observed': {...}}`, JSON-serialisable; `observed` has `jump_steps` and `relative_jump_times` (aligned with the predicted order), `order`, `plateaus` (MSELoss units), `order_matches_theory`, `n_learned`, `complete`, `final_loss`, `threshold`. `ValueError` for mismatched shapes."
+    "`{'theory': theory(G, template, k), 'observed': {...}}`, JSON-serialisable; the keys of `observed` are described above. `ValueError` for mismatched shapes, decreasing steps or a bad `threshold`."
     th = theory(G, template, k)
     step, loss, cs = _as_1d(step, 'step'), _as_1d(train_loss, 'train_loss'), _as_1d(ckpt_step, 'ckpt_step')
-    op = output_power.detach().cpu().numpy() if _is_torch(output_power) else output_power
-    op = np.asarray(op, dtype=np.float64)
+    op = np.asarray(output_power.detach().cpu().numpy() if _is_torch(output_power) else output_power, dtype=np.float64)
     if len(step) != len(loss) or len(step) == 0:
         raise ValueError(f"step and train_loss must have the same nonzero length, got {len(step)} and {len(loss)}")
     if op.shape != (len(cs), len(G.irreps)):
         raise ValueError(f"output_power must have shape (len(ckpt_step), n_irreps) = ({len(cs)}, {len(G.irreps)}), got {op.shape}")
-    if (np.diff(step) < 0).any() or (np.diff(cs) < 0).any(): raise ValueError("step and ckpt_step must be non-decreasing")
+    if (np.diff(step) <= 0).any() or (np.diff(cs) < 0).any(): raise ValueError("step must be increasing and ckpt_step non-decreasing")
     if not 0 < threshold <= 1: raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-    order, P, crit = th['order'], np.array(th['powers']), np.array(th['criterion'])
-    jumps = []
-    for i in order:
-        hit = np.flatnonzero(op[:, i] >= threshold * P[i])
-        jumps.append(int(cs[hit[0]]) if len(hit) else None)
-    pos = sorted((j for j in range(len(order)) if jumps[j] is not None), key=lambda j: (jumps[j], j))
-    obs_order = [order[j] for j in pos]                                  # learned irreps only, by jump step
-    learned = [jumps[j] for j in pos]
-    complete = len(learned) == len(order)
-    ok = np.isfinite(loss)
-    u, fl = np.log1p(np.maximum(step[ok], 0)), loss[ok]
-    # intervals between jumps; an unfinished staircase also measures the level after its last jump
-    bounds = [float(step[0])] + [float(b) for b in learned] + ([] if complete else [float(step[-1])])
-    levels = []
-    for j, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-        if not len(fl) or (j > 0 and a == b): levels.append(None)  # no finite loss, or two irreps between the same checkpoints
-        else: levels.append(_window_median(u, fl, np.log1p(max(a, 0)), np.log1p(max(b, 0)), *((0, 0.25) if j == 0 else (0.25, 0.75))))
-    final = _finite_or_none(loss[-1])
-    if complete: levels.append(final)
-    first = min(learned) if learned else None
-    rel = [None if (s is None or not first) else s / first for s in jumps]
-    t = [math.inf if s is None else s for s in jumps]                   # aligned with order
-    match = not any(crit[a] > crit[b] * (1 + 1e-9) and t[jb] < t[ja]
-                    for ja, a in enumerate(order) for jb, b in enumerate(order))
+    diverged = loss_diverged(loss, finished=status in (None, *_JUDGED))
+    st = 'diverged' if diverged else (status or 'complete')
+    order, P, crit, levels = th['order'], np.array(th['powers']), np.array(th['criterion']), th['plateaus']
+    learn = learning_steps(cs, op, P, order, threshold)
+    pos = sorted((j for j in range(len(order)) if learn[j] is not None), key=lambda j: (learn[j], j))
+    t = [math.inf if v is None else v for v in learn]
+    match = not any(crit[a] > crit[b] * (1 + 1e-9) and t[jb] < t[ja] for ja, a in enumerate(order) for jb, b in enumerate(order))
+    obs, span, unpred = _match_levels(step, loss, levels, flat_stretches(step, loss, band, window, min_steps), level_tol, floor)
+    jumps = jump_steps(step, loss, levels, floor)
     return dict(theory=th, observed=dict(
-        jump_steps=jumps, order=obs_order, plateaus=[None if v is None else _finite_or_none(v) for v in levels],
-        relative_jump_times=rel, order_matches_theory=bool(match), n_learned=len(learned),
-        complete=complete, final_loss=final, threshold=float(threshold)))
+        status=st, plateaus=obs, plateau_steps=span, unpredicted_plateaus=unpred,
+        jump_steps=jumps, relative_jump_times=_ratios(jumps),
+        learning_steps=learn, relative_learning_times=_ratios(learn),
+        order=[order[j] for j in pos], n_learned=len(pos), complete=len(pos) == len(order) and not diverged,
+        order_matches_theory=bool(match) if st in _JUDGED else None,
+        final_loss=_finite_or_none(loss[-1]), threshold=float(threshold),
+        flat=dict(band=band, window=window, min_steps=min_steps, level_tol=level_tol, floor=floor)))
 
-# %% ../nbs/02_power.ipynb #e327d9ce
+# %% ../nbs/02_power.ipynb #0ffc3849
 def _fmt(v, nd=4): return '-' if v is None else f'{v:.{nd}g}'
 
-def plateau_table(analysis: dict, # `analyze_run`'s result (or `metrics.json`, which holds its `theory` and `observed`)
-                 ) -> str:
-    "Aligned text table, one row per learned-or-predicted irrep after a `start` row: irrep, dim, predicted and observed level after it (MSELoss units), predicted and observed jump time relative to the first jump."
-    th, ob = analysis['theory'], analysis.get('observed') or {}
+def _verdict(th, ob, status, nm):
     order = th['order']
-    obs_order, obs_lv = ob.get('order', []), ob.get('plateaus', [])
-    jr = dict(zip(order, ob.get('relative_jump_times', [None] * len(order))))
-    def obs_level(i):
-        if i is None: return obs_lv[0] if obs_lv else None
-        if i not in obs_order or ob['jump_steps'][order.index(i)] is None: return None
-        p = obs_order.index(i) + 1
-        return obs_lv[p] if p < len(obs_lv) else None
-    head = ['irrep', 'dim', 'level (theory)', 'level (run)', 't/t1 (theory)', 't/t1 (run)']
-    rows = [['start', '-', _fmt(th['plateaus'][0]), _fmt(obs_level(None)), '-', '-']]
+    if status == 'diverged': return 'run diverged: no comparison with theory'
+    if not ob: return None
+    n, m, obs_order = ob.get('n_learned', 0), len(order), ob.get('order', [])
+    tail = f"predicted {nm(order)}; observed {nm(obs_order)} ({n}/{m} irreps learned)"
+    if status == 'incomplete': return f"run incomplete: order not judged; {tail}"
+    if ob.get('order_matches_theory') is None: return f"run {status}: order not judged; {tail}"
+    if n == 0: return f"no irrep learned yet: {tail}"
+    return ('order matches theory' if ob['order_matches_theory'] else 'order does NOT match theory') + ('' if n == m else ' so far') + f": {tail}"
+
+def plateau_table(analysis: dict, # `analyze_run`'s result, or `metrics.json` (which holds `theory`, `observed` and `status`)
+                 ) -> str:
+    "Aligned text table: a `start` row, then one row per irrep of the predicted order (theory's and the run's level after it in MSELoss units, the jump step onto it, the step the irrep was learned, predicted and observed jump time relative to the first); then unpredicted plateaus and a one-line verdict."
+    th, ob = analysis['theory'], analysis.get('observed') or {}
+    status = ob.get('status') or analysis.get('status')
+    order, lab = th['order'], th.get('irrep_labels') or ['ρ' + short_irrep_name(n) for n in th['irrep_names']]
+    show = bool(ob) and status != 'diverged'
+    get = lambda key, j: (ob.get(key) or [None] * (len(order) + 1))[j] if show else None
+    head = ['irrep', 'dim', 'level (theory)', 'level (run)', 'jump step', 'learned at', 't/t1 (theory)', 't/t1 (run)']
+    rows = [['start', '-', _fmt(th['plateaus'][0]), _fmt(get('plateaus', 0)), '-', '-', '-', '-']]
     for j, i in enumerate(order):
-        rows.append(['ρ' + short_irrep_name(th['irrep_names'][i]), str(th['irrep_dims'][i]), _fmt(th['plateaus'][j + 1]), _fmt(obs_level(i)),
-                     _fmt(th['relative_jump_times'][j], 3), _fmt(jr.get(i), 3)])
+        rows.append([lab[i], str(th['irrep_dims'][i]), _fmt(th['plateaus'][j + 1]), _fmt(get('plateaus', j + 1)),
+                     _fmt(get('jump_steps', j), 6), _fmt(get('learning_steps', j), 6),
+                     _fmt(th['relative_jump_times'][j], 3), _fmt(get('relative_jump_times', j), 3)])
     w = [max(len(r[c]) for r in [head] + rows) for c in range(len(head))]
     line = lambda r: '  '.join(s.ljust(w[0]) if c == 0 else s.rjust(w[c]) for c, s in enumerate(r))
     out = [line(head), line(['-' * x for x in w])] + [line(r) for r in rows]
-    if ob:
-        nm = lambda idx: ' > '.join('ρ' + short_irrep_name(th['irrep_names'][i]) for i in idx) or 'none'
-        n, m = ob.get('n_learned', 0), len(order)
-        if n == 0: verdict = 'no irrep learned yet'
-        else: verdict = ('order matches theory' if ob.get('order_matches_theory') else 'order does NOT match theory') + ('' if n == m else ' so far')
-        out.append(f"{verdict}: predicted {nm(order)}; observed {nm(obs_order)} ({n}/{m} irreps learned)")
+    if show:
+        for u in ob.get('unpredicted_plateaus') or []:
+            out.append(f"unpredicted plateau: {_fmt(u['level'])} (steps {_fmt(u['first_step'], 6)}-{_fmt(u['last_step'], 6)})")
+    v = _verdict(th, ob, status, lambda idx: ' > '.join(lab[i] for i in idx) or 'none')
+    if v: out.append(v)
     return '\n'.join(out)
