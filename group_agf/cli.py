@@ -51,6 +51,7 @@ def _parser(presets: dict=None, # preset name -> description, listed in `train -
     pt.add_argument('--device', default=None, help='auto | cpu | cuda | cuda:N (default: training.device)')
     pt.add_argument('--no-plots', action='store_true', help='skip the figure set')
     pt.add_argument('--quiet', action='store_true', help='no progress bar, no table')
+    pt.add_argument('--agf', action='store_true', help='also simulate Alternating Gradient Flow from the initial weights (agf.json; drawn on the loss figure)')
     pl = sub.add_parser('plot', help="regenerate a run folder's figures", description="Regenerate the figures of a run folder (RUN_DIR/plots).")
     pl.add_argument('run_dir', metavar='RUN_DIR', help='a run folder written by group-agf train')
     pl.add_argument('--formats', default='png', metavar='LIST', help='file formats, comma separated: png, pdf, svg (default: png)')
@@ -134,7 +135,7 @@ def _cmd_train(args) -> int:
         else:
             cfg, device = _train_config(args)
             if args.no_plots: cfg.output.plots = False
-            res = train(cfg, out_dir=args.out, device=device, progress=not args.quiet, quiet=args.quiet)
+            res = train(cfg, out_dir=args.out, device=device, progress=not args.quiet, quiet=args.quiet, agf=args.agf)
     except ConfigError as e:
         return _err(str(e))
     except TrainingInterrupted as e:
@@ -152,6 +153,11 @@ def _cmd_train(args) -> int:
         print(f"training {m['status']}   final loss: {_g(m['final_train_loss'])} (MSELoss units){val}   "
               f"steps: {m['steps']}   wall time: {m['wall_time_s']:.1f} s on {m['device']}")
         if m.get('observed'): print(plateau_table(m))
+        if args.agf and m.get('agf'):
+            a = m['agf']
+            if 'error' in a: print(f"AGF: not simulated: {a['error']}")
+            else: print(f"AGF ({a['wall_time_s']:.1f} s): levels " + ', '.join('-' if v is None else f'{v:.4g}' for v in a['plateaus']) +
+                        "; jumps at epochs " + ', '.join('-' if v is None else f'{v:.0f}' for v in a['jump_steps']) + " (agf.json)")
     if m['status'] == 'diverged':
         end = _g(m['final_train_loss']) if m['final_train_loss'] is not None else 'a non-finite value'
         print(f"group-agf: the run diverged: loss {_g(m['initial_train_loss'])} -> {end} after {m['steps']} steps "

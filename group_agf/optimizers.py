@@ -62,7 +62,7 @@ class LeanOptimizer(torch.optim.Optimizer):
     def load_state_dict(self, state_dict: dict): return _unwrapped(torch.optim.Optimizer.load_state_dict)(self, state_dict)
 
 # %% ../nbs/06_optimizers.ipynb #b5e605a7
-_NORM_FLOOR = 1e-12
+def _norm_floor(t): return torch.finfo(t.dtype).tiny ** 0.5   # squared norms below this are floored
 
 def _unit_sq_norms(p, axis, replica: bool=False):
     "Sum of squares of each slice of `p` along `axis`: shape `(p.shape[axis],)`, or `(R, p.shape[axis])` keeping the replica axis 0."
@@ -117,7 +117,7 @@ class PerNeuronSGD(LeanOptimizer):
         for p, ax in zip(params, g['axes']):
             s = _unit_sq_norms(p, ax, R)
             sq = s if sq is None else sq.add_(s)
-        scale = sq.clamp_min_(_NORM_FLOOR).pow_(e / 2)                 # ||theta_i||^e, shape (H,) or (R, H)
+        scale = sq.clamp_min_(_norm_floor(sq)).pow_(e / 2)                 # ||theta_i||^e, shape (H,) or (R, H)
         if lr_t: scale = scale.mul_(self._lr_as(lr, scale)[:, None])
         return [_along(scale, p.ndim, ax, R) for p, ax in zip(params, g['axes'])]
 

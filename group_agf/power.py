@@ -10,10 +10,10 @@ from .groups import FiniteGroup, get_group, short_irrep_name
 from .fourier import fourier_transform, inverse_fourier_transform
 
 # %% auto #0
-__all__ = ['FLAT_BAND', 'FLAT_WINDOW', 'FLAT_MIN_STEPS', 'LEVEL_TOL', 'ZERO_FLOOR', 'DIVERGENCE_FACTOR', 'power_spectrum',
-           'learning_criterion', 'learning_order', 'plateau_levels', 'theory', 'isotypic_projectors', 'output_power',
-           'flat_stretches', 'loss_diverged', 'run_status', 'jump_steps', 'learning_steps', 'analyze_run',
-           'plateau_table']
+__all__ = ['FLAT_BAND', 'FLAT_WINDOW', 'FLAT_MIN_STEPS', 'LEVEL_TOL', 'ZERO_FLOOR', 'DIVERGENCE_FACTOR', 'DRIFT',
+           'power_spectrum', 'learning_criterion', 'learning_order', 'plateau_levels', 'theory', 'isotypic_projectors',
+           'output_power', 'flat_stretches', 'loss_diverged', 'run_status', 'jump_steps', 'learning_steps',
+           'analyze_run', 'plateau_table']
 
 # %% ../nbs/02_power.ipynb #40f61c15
 def _is_torch(x): return type(x).__module__.startswith('torch')
@@ -198,23 +198,28 @@ def flat_stretches(step, # `(T,)` logged steps, increasing
 # %% ../nbs/02_power.ipynb #55c3f48e
 DIVERGENCE_FACTOR = 100  # a loss more than this many times its start counts as diverged
 
+DRIFT = 0.01  # a finished run whose last loss is more than this fraction above its first has diverged (a run still on its first plateau drifts by less)
+
 def loss_diverged(train_loss, # `(T,)` training loss so far, MSELoss units
                   factor: float=DIVERGENCE_FACTOR, # growth over the first loss that counts as divergence
-                  finished: bool=True, # the run is over: also call a final loss above the first one diverged
+                  finished: bool=True, # the run is over: also call a last loss above the first (by more than `DRIFT`) diverged
+                  zero_loss: float=None, # the loss of the zero function, $\|x\|^2/|G|$ (the first predicted plateau): a finished run ending above `factor` times it diverged too
                  ) -> bool:
-    "True if some loss is non-finite or above `factor` x the first loss, or (when `finished`) the last loss is above the first. An empty history has not diverged."
+    "True if some loss is non-finite or above `factor` x the first loss, or (when `finished`) the last loss is more than `DRIFT` above the first, or above `factor` x `zero_loss`. An empty history has not diverged."
     L = _as_1d(train_loss, 'train_loss')
     if not len(L): return False
     if not np.isfinite(L).all(): return True
     if (L > factor * L[0]).any(): return True
-    return bool(finished and L[-1] > L[0])
+    if not finished: return False
+    return bool(L[-1] > (1 + DRIFT) * L[0] or (zero_loss is not None and L[-1] > factor * zero_loss))
 
 def run_status(train_loss, # `(T,)` training loss so far, MSELoss units
                finished: bool=True, # False while training is still running (or was interrupted)
                factor: float=DIVERGENCE_FACTOR, # growth over the first loss that counts as divergence
+               zero_loss: float=None, # the loss of the zero function (see `loss_diverged`)
               ) -> str:
-    "`'diverged'` if `loss_diverged(train_loss, factor, finished)`, else `'complete'` when `finished` and `'incomplete'` when not."
-    if loss_diverged(train_loss, factor, finished): return 'diverged'
+    "`'diverged'` if `loss_diverged(train_loss, factor, finished, zero_loss)`, else `'complete'` when `finished` and `'incomplete'` when not."
+    if loss_diverged(train_loss, factor, finished, zero_loss): return 'diverged'
     return 'complete' if finished else 'incomplete'
 
 # %% ../nbs/02_power.ipynb #fb8d8d63

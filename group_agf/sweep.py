@@ -711,7 +711,7 @@ def _row(rec: dict, rd: Path, params: list, has_exp: bool) -> dict:
     o_th, o_obs = th.get('order'), ob.get('order')
     if o_obs is not None and ob.get('n_learned') is not None: o_obs = o_obs[:ob['n_learned']]  # learned irreps only
     matches = ob.get('order_matches_theory')
-    if matches is None and o_obs is not None and o_th is not None: matches = list(o_obs) == list(o_th)
+    if 'order_matches_theory' not in ob and o_obs is not None and o_th is not None: matches = list(o_obs) == list(o_th)   # folders written before the verdict was stored; None (diverged, incomplete) stays None
     return {'run_id': rec['run_id'], **({'experiment': rec.get('experiment')} if has_exp else {}),
             **{k: _cell(rec['params'].get(k)) for k in params}, 'seed': rec.get('seed'),
             'status': run_state(rd),

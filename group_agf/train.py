@@ -17,12 +17,12 @@ from .config import _atomic_write_text, _max_seq, _model_kwargs, _resolve_device
 from .templates import make_template, TEMPLATE_TYPES
 from .data import make_dataset, OnlineSampler
 from .models import build_model, count_parameters, MODEL_TYPES, ReplicaStack
-from .optimizers import build_optimizer, clip_grad_norm_, HybridRNNOptimizer
-from .power import power_spectrum, output_power, theory, analyze_run, plateau_table
+from .optimizers import build_optimizer, clip_grad_norm_, HybridRNNOptimizer, resolve_optimizer_name
+from .power import power_spectrum, output_power, theory, analyze_run, plateau_table, loss_diverged, run_status
 
 # %% auto #0
-__all__ = ['IN_TEST', 'SMALL_MODEL', 'FUSED', 'CUDA_GRAPHS', 'RESUME_EVERY', 'DIVERGENCE_FACTOR', 'ENDS_ABOVE', 'RunResult',
-           'checkpoint_steps', 'available_cpus', 'TrainingInterrupted', 'pack_key', 'max_replicas', 'plan_packs',
+__all__ = ['IN_TEST', 'SMALL_MODEL', 'FUSED', 'CUDA_GRAPHS', 'RESUME_EVERY', 'RunResult', 'checkpoint_steps', 'available_cpus',
+           'TrainingInterrupted', 'pack_key', 'max_replicas', 'plan_packs', 'agf_unsupported', 'agf_for_run',
            'train_many', 'train', 'load_run', 'load_checkpoints']
 
 # %% ../nbs/07_train.ipynb #eeb7e1fe
@@ -48,6 +48,7 @@ class RunResult:
     history: dict
     config: Optional[Config] = None
     model: Any = field(default=None, repr=False)
+    agf: Optional[dict] = field(default=None, repr=False)  # the AGF simulation next to the run (`train(..., agf=True)`)
 
     @property
     def status(self) -> str: return self.metrics.get('status')
@@ -346,9 +347,6 @@ def _load_resume(pr: _PackRun, st: dict):
 
 # %% ../nbs/07_train.ipynb #c8c0aa37
 RESUME_EVERY = 10.0  # seconds: a resumable state is saved at the first checkpoint this long after the previous save
-DIVERGENCE_FACTOR = 100.0  # a loss above this multiple of its first value means the run diverged
-ENDS_ABOVE = 0.01  # ... as does a final loss more than this fraction above the first (a run still on its first plateau drifts by less),
-# or a final loss more than DIVERGENCE_FACTOR times that of the zero function (||x||^2/|G|, the first predicted plateau)
 
 class _PackRun:
     "The replicas of one pack trained together: state, one epoch, log points, freezing, resumable states."
@@ -408,7 +406,7 @@ class _PackRun:
             if self.first is None: self.first = self.loss[:, 0].double().cpu().numpy()
             for a, r in enumerate(act):
                 x, x0 = chunk[a], self.first[r]
-                if not np.isfinite(x).all() or (x > DIVERGENCE_FACTOR * x0).any(): self.freeze(r, 'diverged', done)
+                if loss_diverged(np.concatenate([[x0], x]), finished=False): self.freeze(r, 'diverged', done)
                 elif self.t.early_stop is not None and x[-1] <= (1 - self.t.early_stop) * x0:
                     if done not in self.ckpt_set: self.rec(done, [r])
                     self.freeze(r, 'stopped_early', done)
@@ -455,9 +453,8 @@ class _PackRun:
             for r in self.active(): self.status[r], self.done[r], self.steps_of[r] = 'incomplete', done, self.n_steps
             return
         for r in self.active():
-            self.status[r], self.done[r], self.steps_of[r] = 'complete', done, self.n_steps
-            last, first, zero = self.loss[r, done - 1].item(), self.loss[r, 0].item(), float(np.mean(self.data.templates[r] ** 2))
-            if last > (1 + ENDS_ABOVE) * first or last > DIVERGENCE_FACTOR * zero: self.status[r] = 'diverged'
+            ends = np.array([self.loss[r, 0].item(), self.loss[r, done - 1].item()])
+            self.status[r], self.done[r], self.steps_of[r] = run_status(ends, zero_loss=float(np.mean(self.data.templates[r] ** 2))), done, self.n_steps
 
     def final_state(self, r: int) -> dict:
         return self.final[r] if self.final[r] is not None else self.stack.replica_state_dict(r)
@@ -482,8 +479,8 @@ def _history(pr: _PackRun, r: int) -> tuple:
 def _metrics(pr: _PackRun, r: int, h: dict) -> dict:
     cfg, G, status, done = pr.cfgs[r], pr.G, pr.status[r], pr.done[r]
     loss, k = h['train_loss'], cfg.data.k
-    ok = status not in ('diverged',) and np.isfinite(loss).any() and len(h['ckpt_step'])
-    analysis = analyze_run(G, h['template'], k, h['step'], loss, h['ckpt_step'], h['output_power']) if ok else \
+    ok = done > 0 and len(h['ckpt_step'])
+    analysis = analyze_run(G, h['template'], k, h['step'], loss, h['ckpt_step'], h['output_power'], status=status) if ok else \
         {'theory': theory(G, h['template'], k), 'observed': None}
     return _jsonable(dict(
         status=status, final_train_loss=float(loss[-1]) if done else None,
@@ -509,13 +506,14 @@ def _write_run(rd: Path, res: 'RunResult', states: list, steps: list, plots: boo
     if res.status != 'incomplete':
         (rd / 'INCOMPLETE').unlink(missing_ok=True); (rd / 'resume.pt').unlink(missing_ok=True)
 
-def _finish(pr: _PackRun, save: bool, plots_arg) -> list:
+def _finish(pr: _PackRun, save: bool, plots_arg, init_states=None) -> list:
     out = []
     for r in range(pr.R):
         h, states, steps = _history(pr, r)
         m = _metrics(pr, r, h)
         model = pr.stack.replica(r); model.load_state_dict(pr.final_state(r))
         res = RunResult(pr.run_dirs[r], m, h, pr.cfgs[r], model)
+        if init_states is not None and pr.status[r] != 'incomplete': _add_agf(res, pr, r, init_states[r], save)
         if save: _write_run(pr.run_dirs[r], res, states, steps, pr.cfgs[r].output.plots if plots_arg is None else plots_arg)
         out.append(res)
     return out
@@ -574,15 +572,60 @@ def _prepare_run_dir(run_dir: Path, cfg: Config):
     except OSError as e:
         raise ConfigError(f"output.dir: cannot create the run folder {run_dir}: {e.strerror or e}") from None
 
+# %% ../nbs/07_train.ipynb #fa71ccdb
+def agf_unsupported(cfg: Config) -> Optional[str]:
+    "Why AGF cannot be simulated next to a run of `cfg`, or None: it covers the square TwoLayerNet and the SequentialMLP under per-neuron SGD or plain SGD without momentum, weight decay or another exponent."
+    from group_agf.agf import AGF_MODELS, AGF_OPTIMIZERS
+    m, t = cfg.model, cfg.training
+    if m.type not in AGF_MODELS or (m.type == 'TwoLayerNet' and m.nonlinearity != 'square'):
+        return f"AGF covers the square TwoLayerNet and the SequentialMLP, not model.type={m.type}" + (f" with nonlinearity={m.nonlinearity}" if m.type == 'TwoLayerNet' else '')
+    opt = resolve_optimizer_name(t.optimizer, build_model({**_model_kwargs(cfg), 'hidden_dim': 1}, get_group(cfg.data.group).order, cfg.data.k))
+    if opt not in AGF_OPTIMIZERS: return f"AGF follows {' or '.join(AGF_OPTIMIZERS)} steps, not training.optimizer={opt}"
+    extra = optimizer_options(t)
+    if extra: return f"AGF follows plain steps, without {', '.join(sorted(extra))}"
+    return None
+
+def agf_for_run(cfg: Config, # the run's config
+                template, # its template `(|G|,)`
+                init_state: dict, # its initial weights (`model.state_dict()` before training)
+                device=None, # where the utility phases run (default: the config's device)
+               ) -> dict:
+    "`group_agf.agf.simulate_agf` for the run of `cfg` (its lr, optimizer and steps per epoch, up to its number of epochs), as the JSON dict written to `agf.json`. `ValueError` with the reason when `agf_unsupported(cfg)`."
+    from group_agf.agf import simulate_agf
+    why = agf_unsupported(cfg)
+    if why: raise ValueError(why)
+    d, t = cfg.data, cfg.training
+    G = get_group(d.group)
+    opt = resolve_optimizer_name(t.optimizer, build_model({**_model_kwargs(cfg), 'hidden_dim': 1}, G.order, d.k))
+    if d.mode == 'online': spe, total = 1, t.steps
+    else:
+        n = G.order ** d.k if d.mode == 'exhaustive' else d.n_samples
+        n = n - (min(max(int(round(d.val_fraction * n)), 1), n - 1) if d.val_fraction > 0 else 0)
+        spe, total = (1 if t.batch_size is None else math.ceil(n / min(t.batch_size, n))), t.epochs
+    res = simulate_agf(G, template, d.k, {k: v.detach().double().cpu() for k, v in init_state.items()}, t.lr, opt,
+                       steps_per_epoch=spe, max_epochs=float(total), device=device or t.device)
+    return res.to_dict()
+
+def _add_agf(res: RunResult, pr, r: int, init_state: dict, save: bool):
+    "Simulate AGF next to replica `r`'s run: `res.agf`, `res.metrics['agf']` and `agf.json` (or the reason it does not apply)."
+    cfg = pr.cfgs[r]
+    why = agf_unsupported(cfg)
+    if why: res.metrics['agf'] = {'error': why}; return
+    a = agf_for_run(cfg, pr.data.templates[r], init_state, device=str(pr.dev))
+    res.agf = a
+    res.metrics['agf'] = _jsonable({k: a[k] for k in ('plateaus', 'jump_steps', 'irreps', 'irrep_labels', 'stop_reason', 'wall_time_s')})
+    if save: _atomic_write_text(pr.run_dirs[r] / 'agf.json', json.dumps(_jsonable(a), indent=1))
+
 # %% ../nbs/07_train.ipynb #a1e7b417
 def _device_of(cfg: Config, device) -> torch.device:
     try: return _resolve_device(device or cfg.training.device, check=True)
     except ValueError as e: raise ConfigError(f"training.device: {e}") from None
 
-def _run_pack(cfgs, dirs, dev, stop, show, save, plots, resume_state=None) -> list:
+def _run_pack(cfgs, dirs, dev, stop, show, save, plots, resume_state=None, agf=False) -> list:
     G = get_group(cfgs[0].data.group)
     pr = _PackRun(cfgs, G, dev, dirs if save else [None] * len(cfgs), show)
     if resume_state is not None: _load_resume(pr, resume_state)
+    init = [pr.stack.replica_state_dict(r) for r in range(pr.R)] if agf and resume_state is None else None
     prev = torch.get_num_threads()
     if dev.type == 'cpu':
         c, t = cfgs[0], cfgs[0].training
@@ -592,7 +635,7 @@ def _run_pack(cfgs, dirs, dev, stop, show, save, plots, resume_state=None) -> li
         torch.set_num_threads(pr.threads)
     try: pr.run(stop)
     finally: torch.set_num_threads(prev)
-    return _finish(pr, save, plots)
+    return _finish(pr, save, plots, init)
 
 def train_many(configs, # `Config`s, preset names, YAML paths or dicts (see `load_config`)
                out_dir=None, # parent folder of the new run folders (default: each config's `output.dir`)
@@ -603,6 +646,7 @@ def train_many(configs, # `Config`s, preset names, YAML paths or dicts (see `loa
                save: bool=True, # write run folders; False keeps everything in memory
                plots: Optional[bool]=None, # write each run's figure set (default: its `output.plots`)
                max_pack: Optional[int]=None, # most runs per pack (default: from memory, `max_replicas`); 1 trains every run alone
+               agf: bool=False, # also simulate Alternating Gradient Flow from each run's initial weights (`agf.json`, see `agf_for_run`)
               ) -> list:
     "Train every config, packing compatible ones (`pack_key`) into one `ReplicaStack`; one `RunResult` per config, in order, each as `train` would return it. `ConfigError` for an invalid config or run folder, before any training; `TrainingInterrupted` after Ctrl-C/SIGTERM once the runs are recorded."
     cfgs = [load_config(c) for c in configs]                   # (re)validated, also for edited Config objects
@@ -619,7 +663,7 @@ def train_many(configs, # `Config`s, preset names, YAML paths or dicts (see `loa
         for idx in _plan_by_device(cfgs, devs, max_pack):
             if save:
                 for i in idx: _prepare_run_dir(dirs[i], cfgs[i])
-            for i, res in zip(idx, _run_pack([cfgs[i] for i in idx], [dirs[i] for i in idx], devs[idx[0]], stop, show, save, plots)):
+            for i, res in zip(idx, _run_pack([cfgs[i] for i in idx], [dirs[i] for i in idx], devs[idx[0]], stop, show, save, plots, agf=agf)):
                 results[i] = res
             if any(results[i].status == 'incomplete' for i in idx):
                 raise TrainingInterrupted(stop.signum or signal.SIGINT, [r for r in results if r is not None])
@@ -641,12 +685,13 @@ def train(config=None, # a `Config`, preset name, YAML path or dict (see `load_c
           save: bool=True, # write a run folder; False keeps everything in memory
           plots: Optional[bool]=None, # write the figure set (default: `config.output.plots`)
           resume=None, # an unfinished run folder to continue from its `resume.pt` (its own config is used)
+          agf: bool=False, # also simulate Alternating Gradient Flow from the run's initial weights: `agf.json`, overlaid on the loss figure
          ) -> RunResult:
     "Train the model described by `config` (a pack of one, see `train_many`) and return its `RunResult` (losses in MSELoss units). `ConfigError` for an invalid config or a folder that cannot be resumed, before any work or folder; `TrainingInterrupted` after Ctrl-C/SIGTERM once the run is recorded."
     if resume is not None: return _resume(resume, config, device, progress, quiet, plots)
     if config is None: raise ConfigError("train needs a config (or resume=RUN_DIR)")
     return train_many([config], out_dir=out_dir, run_dirs=None if run_dir is None else [run_dir], device=device,
-                      progress=progress, quiet=quiet, save=save, plots=plots)[0]
+                      progress=progress, quiet=quiet, save=save, plots=plots, agf=agf)[0]
 
 def _resume(run_dir, config, device, progress, quiet, plots) -> RunResult:
     rd = Path(run_dir)
@@ -675,7 +720,8 @@ def load_run(run_dir) -> RunResult:
     metrics = json.loads((rd / 'metrics.json').read_text())
     with np.load(rd / 'history.npz') as z: history = {k: z[k] for k in z.files}
     cfg = load_config(rd / 'config.yaml') if (rd / 'config.yaml').exists() else None
-    return RunResult(rd, metrics, history, cfg)
+    agf = json.loads((rd / 'agf.json').read_text()) if (rd / 'agf.json').exists() else None
+    return RunResult(rd, metrics, history, cfg, agf=agf)
 
 def load_checkpoints(run_dir) -> tuple:
     "`(steps, state_dicts)` from a run folder's `checkpoints.pt`."

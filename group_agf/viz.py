@@ -276,6 +276,7 @@ def plot_loss(step, # training steps (epochs), shape `(T,)`
               title: str=None, # axes title
               predicted_steps=None, # predicted step of each drop `(m,)`; the drops missing from `jump_steps` are drawn faded there
               legend=True, # True: a legend (below the figure when `plot_loss` makes it, else inside `ax`); 'figure': below the figure; False: none
+              agf=None, # the AGF staircase to overlay: a dict with `step` and `loss` (`group_agf.agf.AGFResult.loss_curve`, as in `agf.json`)
              ) -> Figure:
     "Training loss vs step with predicted plateaus (dashed, labelled), observed jumps (dotted) and predicted drops not reached (faded); returns the Figure. `ValueError` for mismatched shapes."
     step = _check_1d('step', step); loss = _check_1d('loss', loss, len(step))
@@ -285,6 +286,13 @@ def plot_loss(step, # training steps (epochs), shape `(T,)`
     def _ok(s, l): return np.isfinite(l) & np.isfinite(s) & ((s > 0) if logx else True) & ((l > 0) if logy else True)
     ok = _ok(step, loss)
     ax.plot(step[ok], loss[ok], color='0.1', lw=1.8, label='training loss', zorder=3)
+    if agf is not None and len(agf.get('step', [])):
+        s_a, l_a = np.asarray(agf['step'], dtype=float), np.asarray(agf['loss'], dtype=float)
+        if logx: s_a = np.where(s_a > 0, s_a, step[ok][0] if ok.any() else 1.0)     # the start of the staircase at the first step shown
+        s_a = np.append(s_a, step[ok][-1] if ok.any() else s_a[-1])                  # hold the last level to the end
+        l_a = np.append(l_a, l_a[-1])
+        a_ok = np.isfinite(l_a) & ((l_a > 0) if logy else True)
+        ax.step(s_a[a_ok], l_a[a_ok], where='post', color='#CC79A7', lw=1.6, alpha=0.9, label='AGF', zorder=4)
     if val_loss is not None and len(np.atleast_1d(val_loss)):
         vl = _check_1d('val_loss', val_loss)
         vs = step if val_step is None else _check_1d('val_step', val_step, len(vl))
@@ -677,16 +685,18 @@ def _load_run(run) -> SimpleNamespace:
         if (rd / 'config.yaml').exists():
             import yaml
             cfg = yaml.safe_load((rd / 'config.yaml').read_text()) or {}
-        return SimpleNamespace(history=history, metrics=metrics, config_dict=cfg, run_dir=rd)
+        agf = json.loads((rd / 'agf.json').read_text()) if (rd / 'agf.json').exists() else None
+        return SimpleNamespace(history=history, metrics=metrics, config_dict=cfg, run_dir=rd, agf=agf)
     if hasattr(run, 'history'):
         return SimpleNamespace(history=dict(run.history), metrics=dict(getattr(run, 'metrics', None) or {}),
-                               config_dict=_cfg_dict(getattr(run, 'config', None)), run_dir=getattr(run, 'run_dir', None))
+                               config_dict=_cfg_dict(getattr(run, 'config', None)), run_dir=getattr(run, 'run_dir', None),
+                               agf=getattr(run, 'agf', None))
     if isinstance(run, dict):
         if 'history' in run:
             return SimpleNamespace(history=dict(run['history']), metrics=dict(run.get('metrics') or {}),
-                                   config_dict=_cfg_dict(run.get('config')), run_dir=run.get('run_dir'))
+                                   config_dict=_cfg_dict(run.get('config')), run_dir=run.get('run_dir'), agf=run.get('agf'))
         if 'step' in run or 'ckpt_step' in run:
-            return SimpleNamespace(history=dict(run), metrics={}, config_dict={}, run_dir=None)
+            return SimpleNamespace(history=dict(run), metrics={}, config_dict={}, run_dir=None, agf=None)
     raise TypeError(f"run must be a run folder path, an object with .history (e.g. a RunResult) or a history dict, got {type(run).__name__}")
 
 def _run_group(r, G=None):
@@ -744,6 +754,7 @@ def _loss_kwargs(r, G=None):
     rel, js = th.get('relative_jump_times'), kw.get('jump_steps')
     if rel is not None and js and len(rel) == len(order) and js[0] is not None and np.isfinite(js[0]):
         kw['predicted_steps'] = [float(js[0]) * float(v) for v in rel]   # AGF: jump times scale as 1/criterion
+    if getattr(r, 'agf', None): kw['agf'] = r.agf.get('loss_curve')
     return kw
 
 # %% ../nbs/08_viz.ipynb #5bb255c7

@@ -51,7 +51,7 @@ def test_blown_up_run_is_diverged(tmp_path, sets):
     assert line[0].startswith('group-agf: the run diverged: loss ')
     rd = next(Path(tmp_path).iterdir())
     m = json.loads((rd / 'metrics.json').read_text())
-    assert m['status'] == 'diverged' and m['observed'] is None and not (rd / 'INCOMPLETE').exists()
+    assert m['status'] == 'diverged' and m['observed']['order_matches_theory'] is None and not (rd / 'INCOMPLETE').exists()
     assert 'order matches theory' not in r.stdout
 
 
