@@ -18,8 +18,8 @@ from .optimizers import resolve_optimizer_name, OPTIMIZER_OPTIONS
 
 # %% auto #0
 __all__ = ['MAX_SEQUENCES', 'MAX_NAME', 'PRESETS', 'ConfigError', 'DataConfig', 'ModelConfig', 'TrainingConfig', 'OutputConfig',
-           'Config', 'config_hash', 'optimizer_options', 'estimate_bytes', 'device_memory', 'list_presets',
-           'parse_yaml', 'read_yaml', 'load_config']
+           'Config', 'config_hash', 'config_reference', 'optimizer_options', 'estimate_bytes', 'device_memory',
+           'list_presets', 'parse_yaml', 'read_yaml', 'load_config']
 
 # %% ../nbs/06a_config.ipynb #a92aade3
 def _atomic_write_text(path, text: str):
@@ -74,8 +74,8 @@ class TrainingConfig:
     checkpoints: Union[str, int] = 'log'  # 'log' (log-spaced) or every N steps
     n_checkpoints: int = 100  # number of log-spaced checkpoints
     power_samples: int = 2048  # inputs averaged for the output power spectrum
-    log_every: int = 50  # steps between host syncs (progress bar, divergence check)
-    threads: Optional[int] = None  # CPU threads for torch; null = auto (1 for small models, where threads only add overhead)
+    log_every: int = 50  # epochs (online: steps) between log points, where the host reads the loss (progress, divergence, early stop); also at least once a second
+    threads: Optional[int] = None  # CPU threads for torch; null = auto: 1 for small models (threads only add overhead), else the CPUs not busy with other processes
 
 @dataclass
 class OutputConfig:
@@ -161,6 +161,31 @@ def config_hash(config: Config) -> str:
     "10 hex digits of the SHA-1 of the resolved config (output section excluded): equal configs give equal hashes."
     d = config.to_dict(); d.pop('output')
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+# %% ../nbs/06a_config.ipynb #676489c7
+def _field_comments(cls) -> dict:
+    "Field name -> the comment after it in the dataclass source (the field's documentation)."
+    import importlib, inspect
+    try: src = inspect.getsource(cls)
+    except (OSError, TypeError): src = inspect.getsource(getattr(importlib.import_module('group_agf.config'), cls.__name__))  # defined in a notebook cell
+    out = {}
+    for line in src.splitlines():
+        m = re.match(r'\s+(\w+):\s*[^=]+=\s*.*?#\s*(.*)$', line)
+        if m: out[m.group(1)] = m.group(2).strip()
+    return out
+
+def _default_text(f) -> str:
+    v = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    return 'null' if v is None else json.dumps(v) if isinstance(v, (list, dict)) else str(v)
+
+def config_reference() -> str:
+    "A Markdown table of every config key: `section.key`, its default and its meaning, from the dataclasses' field comments."
+    rows = ['| key | default | meaning |', '|---|---|---|']
+    for s, C in _SECTIONS.items():
+        doc = _field_comments(C)
+        for f in fields(C):
+            rows.append(f"| `{s}.{f.name}` | `{_default_text(f)}` | {doc.get(f.name, '').replace('|', chr(92) + '|')} |")
+    return '\n'.join(rows)
 
 # %% ../nbs/06a_config.ipynb #9362df13
 _MODES = ('exhaustive', 'sampled', 'online')
