@@ -37,7 +37,7 @@ def _check_choice(name, v, allowed):
 
 def _mse(E):
     "Mean of `E**2` over the last two axes (samples and outputs): the MSELoss of each replica, shape `E.shape[:-2]`."
-    return torch.linalg.vector_norm(E, dim=(-2, -1)).square() / (E.shape[-1] * E.shape[-2])
+    return torch.linalg.vector_norm(E, dim=(-2, -1)).square_().mul_(1 / (E.shape[-1] * E.shape[-2]))   # the same bits for one replica and a stack
 
 class CompositionModel(nn.Module):
     "Base class of the composition models: input `X` of shape `(N, k, |G|)`, output `(N, |G|)` (or `(N, k-1, |G|)` when `seq2seq`)."
@@ -142,13 +142,14 @@ class TwoLayerNet(CompositionModel):
     def loss_and_grad(self, p, X, Y):
         if not self.fused: return super().loss_and_grad(p, X, Y)
         U, V, W = p['U'], p['V'], p['W']
-        X0, X1 = X[..., 0, :], X[..., 1, :]
-        Z = X0 @ U.mT + X1 @ V.mT                         # (..., N, H) pre-activations
+        Xc = X.flatten(-2)                                # (..., N, 2|G|): [x_g1, x_g2]
+        Z = Xc @ torch.cat([U, V], -1).mT                 # (..., N, H) pre-activations, U x_g1 + V x_g2 in one product
         A = Z * Z
-        E = A @ W - Y                                     # (..., N, |G|) residual
+        E = (A @ W).sub_(Y)                               # (..., N, |G|) residual
         dO = E * (2 / (E.shape[-1] * E.shape[-2]))        # d MSELoss / d output
-        dZ = (dO @ W.mT).mul_(Z).mul_(2)
-        return _mse(E), {'U': dZ.mT @ X0, 'V': dZ.mT @ X1, 'W': A.mT @ dO}
+        g = ((dO @ W.mT).mul_(Z).mT @ Xc).mul_(2)         # (..., H, 2|G|): the gradients of U and V side by side
+        G = U.shape[-1]
+        return _mse(E), {'U': g[..., :G], 'V': g[..., G:], 'W': A.mT @ dO}
 
     def neuron_groups(self) -> list:
         return [Neurons(_ACT_DEGREE[self.nonlinearity], [('U', 0), ('V', 0), ('W', 0)])]
@@ -363,12 +364,20 @@ class ReplicaStack(nn.Module):
         "Outputs of every replica, `(R, N, |G|)` (`(R, N, k-1, |G|)` for a seq2seq RNN), from `X` `(N, k, |G|)` or `(R, N, k, |G|)`."
         return self.proto.forward_params(self.params(), X)
 
+    def _views(self, single: bool) -> dict:
+        "Detached views of the parameters (replica 0's slices when `single`), made once: the parameters change in place."
+        key = (single, tuple(p.data_ptr() for p in self.parameters()))
+        if self.__dict__.get('_view_key') != key:
+            self.__dict__['_view_key'] = key
+            self.__dict__['_view_p'] = {n: (p.detach()[0] if single else p.detach()) for n, p in self.named_parameters()}
+        return self._view_p
+
     def loss_and_grad(self, X, Y) -> tuple:
         "`(loss (R,), grads)` from the replicas' fused gradient (see `CompositionModel.loss_and_grad`)."
         if self._single(X) and Y.dim() == 2:
-            loss, g = self.proto.loss_and_grad({n: p.detach()[0] for n, p in self.named_parameters()}, X, Y)
+            loss, g = self.proto.loss_and_grad(self._views(True), X, Y)
             return loss[None], {n: v[None] for n, v in g.items()}
-        return self.proto.loss_and_grad({n: p.detach() for n, p in self.named_parameters()}, X, Y)
+        return self.proto.loss_and_grad(self._views(False), X, Y)
 
     def neuron_groups(self) -> list:
         "The replicas' neuron declarations, with every unit axis moved one to the right past the replica axis."

@@ -10,7 +10,7 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['OPTIMIZER_NAMES', 'OPTIMIZER_OPTIONS', 'LeanOptimizer', 'PerNeuronSGD', 'Adam', 'HybridRNNOptimizer',
-           'resolve_optimizer_name', 'build_optimizer', 'clip_grad_norm_']
+           'resolve_optimizer_name', 'build_optimizer', 'clip_coef', 'clip_grad_norm_']
 
 # %% ../nbs/06_optimizers.ipynb #3a81bfb4
 def _check_lr(name, lr, n_replicas=None):
@@ -107,19 +107,42 @@ class PerNeuronSGD(LeanOptimizer):
         if key not in c: c.clear(); c[key] = (lr, lr.to(like))
         return c[key][1]
 
-    def _scales(self, g):
-        "Per-parameter step multipliers of group `g` (broadcastable to each parameter; None means 1), the learning rate included."
+    def _scales(self, g, grad_scale=None):
+        "Per-parameter step multipliers of group `g` (broadcastable to each parameter; None means 1), the learning rate and `grad_scale` (one factor per replica, or a scalar) included."
         lr, e, params, R = g['lr'], g['exponent'], g['params'], self.n_replicas is not None
         lr_t = torch.is_tensor(lr)
         if e == 0:
-            return [_along(self._lr_as(lr, p), p.ndim, 0) if lr_t else None for p in params]
-        sq = None
-        for p, ax in zip(params, g['axes']):
-            s = _unit_sq_norms(p, ax, R)
-            sq = s if sq is None else sq.add_(s)
+            if not lr_t and grad_scale is None: return [None] * len(params)
+            f = self._lr_as(lr, params[0]) if lr_t else None
+            f = grad_scale if f is None else (f if grad_scale is None else f * grad_scale)
+            return [f if f.ndim == 0 else _along(f, p.ndim, 0) for p in params]
+        if self._concatenable(g):
+            c = torch.cat(params, -1)                                    # the units' slices side by side: one reduction
+            sq = torch.linalg.vecdot(c, c)
+        else:
+            sq = None
+            for p, ax in zip(params, g['axes']):
+                s = _unit_sq_norms(p, ax, R)
+                sq = s if sq is None else sq.add_(s)
         scale = sq.clamp_min_(_norm_floor(sq)).pow_(e / 2)                 # ||theta_i||^e, shape (H,) or (R, H)
-        if lr_t: scale = scale.mul_(self._lr_as(lr, scale)[:, None])
+        if lr_t or grad_scale is not None:
+            f = self._lr_as(lr, scale) if lr_t else None
+            f = grad_scale if f is None else (f if grad_scale is None else f * grad_scale)
+            scale = scale.mul_(f[:, None] if f.ndim else f)
         return [_along(scale, p.ndim, ax, R) for p, ax in zip(params, g['axes'])]
+
+    def _concatenable(self, g) -> bool:
+        "Whether the unit norms of group `g` come from one concatenation: matrices (per replica) with the unit axis first."
+        key = id(g['params'][0])
+        c = self.__dict__.setdefault('_concat', {})
+        if key not in c:
+            params, axes, nd = g['params'], g['axes'], 3 if self.n_replicas is not None else 2
+            c[key] = len({(p.ndim, ax) for p, ax in zip(params, axes)}) == 1 and params[0].ndim == nd and axes[0] == nd - 2
+        return c[key]
+
+    def can_scale_grads(self) -> bool:
+        "Whether `update(grad_scale=...)` can fold a factor on the gradients into the step (no weight decay, whose term it must not scale)."
+        return all(g['weight_decay'] == 0 for g in self.param_groups)
 
     def step(self, closure=None):
         "One update of every parameter that has a gradient; returns the closure's loss if a closure is given."
@@ -130,12 +153,17 @@ class PerNeuronSGD(LeanOptimizer):
         return loss
 
     @torch.no_grad()
-    def update(self):
-        "The step itself, without torch's optimizer hooks and profiler wrapper around `step` (the training loop's hot path)."
+    def update(self, grad_scale=None):
+        "The step itself, without torch's optimizer hooks and profiler wrapper around `step` (the training loop's hot path); `grad_scale` (a scalar or one factor per replica, e.g. from `clip_coef`) multiplies every gradient first, folded into the step when `can_scale_grads()`."
+        if grad_scale is not None and not self.can_scale_grads():
+            for g in self.param_groups:
+                for p in g['params']:
+                    if p.grad is not None: p.grad.mul_(grad_scale if grad_scale.ndim == 0 else _along(grad_scale, p.ndim, 0))
+            grad_scale = None
         for g in self.param_groups:
             lr, mu, wd = g['lr'], g['momentum'], g['weight_decay']
-            alpha = -1.0 if torch.is_tensor(lr) else -lr                  # a tensor lr is folded into the scales
-            for p, s in zip(g['params'], self._scales(g)):
+            alpha = -1.0 if torch.is_tensor(lr) or grad_scale is not None else -lr   # lr is folded into the scales
+            for p, s in zip(g['params'], self._scales(g, grad_scale)):
                 if p.grad is None: continue
                 d = p.grad if wd == 0 else p.grad.add(p, alpha=wd)
                 if mu != 0:
@@ -284,13 +312,20 @@ def build_optimizer(name: str, # one of `OPTIMIZER_NAMES`
     return Adam(model.parameters(), lr, decoupled=name == 'adamw', n_replicas=_n_replicas(model), **options)
 
 # %% ../nbs/06_optimizers.ipynb #5c321520
+def clip_coef(grads: list, # gradient tensors
+              max_norm: float, # largest allowed joint norm
+              n_replicas: int|None=None, # replicas along axis 0 of every gradient: one coefficient per replica
+             ) -> tuple:
+    "`(coef, norm)`: the factor $\\min(1, \\texttt{max\\_norm} / (\\|g\\| + 10^{-6}))$ that clips `grads` to joint norm `max_norm`, and the norm (shape `()` or `(R,)`); nothing is changed."
+    flat = torch.cat([g.reshape(-1) if n_replicas is None else g.reshape(g.shape[0], -1) for g in grads], -1)
+    norm = torch.linalg.vector_norm(flat, dim=-1)
+    return (max_norm / (norm + 1e-6)).clamp_(max=1.0), norm
+
 def clip_grad_norm_(grads: list, # gradient tensors (changed in place)
                     max_norm: float, # largest allowed joint norm
                     n_replicas: int|None=None, # replicas along axis 0 of every gradient: clip each replica on its own
                    ) -> torch.Tensor:
     "Scale `grads` in place so that their joint 2-norm is at most `max_norm` (per replica when `n_replicas` is given); returns the norms before clipping (shape `()` or `(R,)`)."
-    flat = [g.reshape(-1) if n_replicas is None else g.reshape(g.shape[0], -1) for g in grads]
-    norm = torch.stack([torch.linalg.vecdot(f, f) for f in flat]).sum(0).sqrt_()
-    coef = (max_norm / (norm + 1e-6)).clamp_(max=1.0)
+    coef, norm = clip_coef(grads, max_norm, n_replicas)
     for g in grads: g.mul_(coef if n_replicas is None else _along(coef, g.ndim, 0))
     return norm

@@ -17,7 +17,7 @@ from .config import _atomic_write_text, _max_seq, _model_kwargs, _resolve_device
 from .templates import make_template, TEMPLATE_TYPES
 from .data import make_dataset, OnlineSampler
 from .models import build_model, count_parameters, MODEL_TYPES, ReplicaStack
-from .optimizers import build_optimizer, clip_grad_norm_, HybridRNNOptimizer, resolve_optimizer_name
+from .optimizers import build_optimizer, clip_grad_norm_, clip_coef, HybridRNNOptimizer, PerNeuronSGD, resolve_optimizer_name
 from .power import power_spectrum, output_power, theory, analyze_run, plateau_table, loss_diverged, run_status
 
 # %% auto #0
@@ -156,6 +156,7 @@ def _build_stack(cfgs: list, G, dev, dtype) -> ReplicaStack:
 def _make_step(stack: ReplicaStack, opt, grad_clip, fused: bool):
     "`step(X, Y) -> loss (R,)`: one optimizer step of every replica on inputs `X` and targets `Y` (shared or per replica)."
     params, R = list(stack.parameters()), stack.n_replicas
+    fold = isinstance(opt, PerNeuronSGD) and opt.can_scale_grads()    # the clip factor goes into the step's scales
     def step(X, Y):
         if fused:
             loss, grads = stack.loss_and_grad(X, Y)
@@ -165,8 +166,11 @@ def _make_step(stack: ReplicaStack, opt, grad_clip, fused: bool):
             loss = (stack(X) - Y).square().flatten(1).mean(1)
             loss.sum().backward()
             loss = loss.detach()
-        if grad_clip is not None: clip_grad_norm_([p.grad for p in params], grad_clip, R)
-        opt.update()                                   # the step without torch's per-call hook wrapper
+        if grad_clip is None: opt.update()             # the step without torch's per-call hook wrapper
+        elif fold: opt.update(grad_scale=clip_coef([p.grad for p in params], grad_clip, R)[0])
+        else:
+            clip_grad_norm_([p.grad for p in params], grad_clip, R)
+            opt.update()
         return loss
     return step
 
