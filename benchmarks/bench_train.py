@@ -56,10 +56,13 @@ def matmul_rate(n=512, reps=40, tries=7):
     return best
 
 
+_NEUTRAL = tempfile.mkdtemp(prefix='group_agf-bench-')  # the working directory of every command: `python -c` puts the cwd first on
+                                                       # sys.path, so the checkout's own package would shadow PYTHONPATH
+
 def run(cmd, env=None, cwd=None, timeout=1800) -> float:
-    "Wall seconds of one whole process; raises with its stderr if it fails."
+    "Wall seconds of one whole process (run from a neutral folder, so that PYTHONPATH decides which code runs); raises with its stderr if it fails."
     t = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout)
+    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd or _NEUTRAL, timeout=timeout)
     wall = time.perf_counter() - t
     if r.returncode != 0: raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stderr[-2000:]}")
     return wall
@@ -116,7 +119,8 @@ print(time.perf_counter() - t, epochs * math.ceil(N / B))
 
 
 def loop_time(code, one_thread=True, **kw) -> tuple:
-    out = subprocess.run(script(code.format(one_thread=one_thread, **kw)), capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(script(code.format(one_thread=one_thread, **kw)), capture_output=True, text=True, check=True, cwd=_NEUTRAL,
+                         env={**os.environ, 'PYTHONPATH': str(ROOT)}).stdout.split()
     return float(out[0]), int(out[1])
 
 
@@ -186,6 +190,9 @@ def main():
             cmd = group_agf('train', 'd3', '--set', 'training.epochs=2000', '--quiet', '--out', out)
             new = lambda: run(cmd, env={'PYTHONPATH': str(ROOT)})
             old = lambda: run(cmd, env={'PYTHONPATH': str(base)})
+            which = subprocess.run([PY, '-c', 'import group_agf; print(group_agf.__file__)'], capture_output=True, text=True, cwd=_NEUTRAL,
+                                   env={**os.environ, 'PYTHONPATH': str(base)}).stdout.strip()
+            assert which.startswith(str(base)), f'the baseline command would run {which}'
             new(); old()                                              # warm caches (group cache, fonts)
             ta, tb, ratio = paired(new, old, a.pairs)
         add('5', 'group-agf train d3 (2000 epochs) with figures', f'{ta:.2f} s', f'{a.baseline}: {tb:.2f} s', f'{ratio:.2f}x',
@@ -199,7 +206,7 @@ def main():
             def sweep():
                 i[0] += 1
                 return run([PY, '-c', 'import sys; from group_agf.sweep import sweep_main; sys.exit(sweep_main(sys.argv[1:]))',
-                            str(spec), '--out', str(Path(tmp, f's{i[0]}')), '--gpus', 'none'], env={'PYTHONPATH': str(ROOT)})
+                            str(spec), '--out', str(Path(tmp, f's{i[0]}')), '--gpus', 'none', '--no-plots'], env={'PYTHONPATH': str(ROOT)})
             ta, tb, ratio = paired(sweep, lambda: run(one, env={'PYTHONPATH': str(ROOT)}), a.pairs)
         add('6', '64 d3 runs (2000 epochs) as one sweep', f'{ta:.2f} s', f'one train process {tb:.2f} s', f'{ratio:.2f}x',
             'target <= 3x')

@@ -434,8 +434,12 @@ def _resolve_gpus(gpus) -> list:
     return [vis[i] for i in idx]
 
 # %% ../nbs/09_sweep.ipynb #73aae55f
+def _cuda_initialized() -> bool:
+    t = sys.modules.get('torch')
+    return bool(t is not None and t.cuda.is_initialized())
+
 class LocalExecutor(cf.ProcessPoolExecutor):
-    "A spawn-context process pool: one worker per GPU, each pinned to it (`CUDA_VISIBLE_DEVICES`), or `workers` CPU processes; CPU threads split among workers."
+    "A process pool: one worker per GPU, each pinned to it (`CUDA_VISIBLE_DEVICES`), or `workers` CPU processes; CPU threads split among workers. CPU workers on Linux are forked (they start at once, with torch already imported); GPU workers are spawned (CUDA does not survive a fork)."
     def __init__(self,
                  workers: Optional[int] = None, # number of processes; default: one per GPU, else the number of CPU cores
                  gpus = 'auto', # 'auto' (all visible), 'none' (CPU only), or GPU indices such as '0,1' or [0, 1]
@@ -447,7 +451,7 @@ class LocalExecutor(cf.ProcessPoolExecutor):
         n = int(workers) if workers else (len(ids) or cores)
         if n < 1: raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers, self.gpu_ids, self.threads = n, ids, int(threads) if threads else max(1, cores // n)
-        ctx = mp.get_context('spawn')
+        ctx = mp.get_context('fork' if not ids and sys.platform.startswith('linux') and not _cuda_initialized() else 'spawn')
         q = None
         if ids:
             q = ctx.Queue()
@@ -784,7 +788,7 @@ def _print_table(df: pd.DataFrame, cols=None):
 _SUMMARY_COLS = ('status', 'final_train_loss', 'steps', 'wall_time_s', 'steps_to_90', 'plateaus_matched', 'plateaus_observed', 'order_observed', 'error')
 
 def sweep_main(argv: Optional[list] = None) -> int:
-    "`group-agf sweep SWEEP.yaml|NAME [--out DIR] [--workers N] [--gpus auto|none|0,1] [--executor local|dask] [--scheduler ADDR] [--dry-run] [--resume/--no-resume] [--pack auto|off] [--list]`; returns the exit code (0 ok, 1 some runs failed or diverged, 2 bad sweep or arguments, 130 interrupted)."
+    "`group-agf sweep SWEEP.yaml|NAME [--out DIR] [--workers N] [--gpus auto|none|0,1] [--executor local|dask] [--scheduler ADDR] [--dry-run] [--resume/--no-resume] [--pack auto|off] [--no-plots] [--list]`; returns the exit code (0 ok, 1 some runs failed or diverged, 2 bad sweep or arguments, 130 interrupted)."
     prog = 'group-agf sweep'
     ap = argparse.ArgumentParser(prog=prog, description='Run a sweep of training runs (grid x experiments x seeds) and summarize it.')
     ap.add_argument('sweep', nargs='?', help=f"sweep YAML file or an example name ({', '.join(EXAMPLE_SWEEPS)})")
@@ -798,6 +802,7 @@ def sweep_main(argv: Optional[list] = None) -> int:
                     help='skip runs already finished in the sweep folder (default); --no-resume runs everything again')
     ap.add_argument('--pack', choices=['auto', 'off'], default='auto',
                     help='auto: runs that differ only in seeds, learning rate, init scale or width train as one batched model (default); off: one by one')
+    ap.add_argument('--no-plots', action='store_true', help='skip the sweep figures (the tables are written as always)')
     ap.add_argument('--list', action='store_true', help='list the example sweeps and exit')
     try: a = ap.parse_args(argv)
     except SystemExit as e: return int(e.code or 0)
@@ -835,7 +840,7 @@ def sweep_main(argv: Optional[list] = None) -> int:
     if n_done == len(runs): where = 'nothing left to run'
     print(f"sweep {spec.get('name')}: {len(runs)} runs, {n_done} already finished; {where} -> {out}", file=sys.stderr)
     try:
-        res = run_sweep(spec, out, executor=ex, workers=a.workers, gpus=a.gpus, resume=a.resume, pack=a.pack)
+        res = run_sweep(spec, out, executor=ex, workers=a.workers, gpus=a.gpus, resume=a.resume, pack=a.pack, plots=not a.no_plots)
     except OSError as e:  # the sweep folder itself cannot be written (runs record their own errors)
         _err(prog, f"cannot write the sweep folder {out}: {e.strerror or e}"); return 2
     except KeyboardInterrupt:
