@@ -112,6 +112,7 @@ def isotypic_projectors(G: FiniteGroup) -> np.ndarray:
 def output_power(G: FiniteGroup, # the group
                  outputs, # network outputs, `(C, N, |G|)` (checkpoints, inputs, group) or `(N, |G|)`; numpy or torch
                  chunk: int=2**24, # numbers per block of `outputs` converted to float64 at a time (bounds the memory used)
+                 projectors=None, # `isotypic_projectors(G)` computed once by a caller that measures many times (numpy or torch)
                 ):
     "Mean over the `N` inputs of the power spectrum of each output, `(C, n_irreps)` (`(1, n_irreps)` for a 2-d input), float64: numpy for numpy input, torch on the input's device for torch input. `ValueError` for a bad shape."
     import torch
@@ -121,13 +122,13 @@ def output_power(G: FiniteGroup, # the group
     if y.dim() != 3 or y.shape[-1] != G.order:
         raise ValueError(f"outputs must have shape (C, N, |G|) or (N, |G|) with |G| = {G.order} for {G.name}, got {tuple(y.shape)}")
     C, N, n = y.shape
-    Pi = torch.as_tensor(isotypic_projectors(G), device=y.device)
+    Pi = torch.as_tensor(isotypic_projectors(G) if projectors is None else projectors, dtype=torch.float64, device=y.device)
     out = torch.empty(C, len(G.irreps), dtype=torch.float64, device=y.device)
     step = max(1, chunk // max(1, N * n))
     for c0 in range(0, C, step):
         yc = y[c0:c0 + step].to(torch.float64)
         gram = torch.bmm(yc.transpose(1, 2), yc)                                  # (c, |G|, |G|) = Y_c^T Y_c
-        out[c0:c0 + step] = torch.einsum('cgh,rgh->cr', gram, Pi) / max(N, 1)
+        out[c0:c0 + step] = torch.einsum('cgh,rgh->cr', gram, Pi) / max(N, 1)      # <Y^T Y, Π_ρ> for every ρ
     return out if is_t else out.numpy()
 
 # %% ../nbs/02_power.ipynb #cbdbb260

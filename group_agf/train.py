@@ -18,7 +18,7 @@ from .templates import make_template, TEMPLATE_TYPES
 from .data import make_dataset, OnlineSampler
 from .models import build_model, count_parameters, MODEL_TYPES, ReplicaStack
 from .optimizers import build_optimizer, clip_grad_norm_, clip_coef, HybridRNNOptimizer, PerNeuronSGD, resolve_optimizer_name
-from .power import power_spectrum, output_power, theory, analyze_run, plateau_table, loss_diverged, run_status
+from .power import power_spectrum, output_power, isotypic_projectors, theory, analyze_run, plateau_table, loss_diverged, run_status
 
 # %% auto #0
 __all__ = ['IN_TEST', 'SMALL_MODEL', 'FUSED', 'CUDA_GRAPHS', 'RESUME_EVERY', 'RunResult', 'checkpoint_steps', 'available_cpus',
@@ -207,12 +207,13 @@ class _Recorder:
     def __init__(self, stack: ReplicaStack, data: _Data, G, keep_states: bool):
         self.stack, self.data, self.G, self.keep_states = stack, data, G, keep_states
         self.steps, self.members, self.power, self.val, self.pred, self.states = [], [], [], [], [], []
+        self.projectors = torch.as_tensor(isotypic_projectors(G), device=next(stack.parameters()).device)  # once per run
 
     @torch.no_grad()
     def __call__(self, step: int, members):
         out = self.stack(self.data.Xp)
         if out.dim() == 4: out = out[:, :, -1]                         # seq2seq: the whole sequence's prediction
-        self.power.append(output_power(self.G, out.double()))          # (R, n_irreps)
+        self.power.append(output_power(self.G, out.double(), projectors=self.projectors))          # (R, n_irreps)
         if self.data.val_X is not None:
             self.val.append((self.stack(self.data.val_X) - self.data.val_Y).square().flatten(1).mean(1))
         self.pred.append(out[:, :_N_SHOW].clone())
