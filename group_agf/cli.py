@@ -72,7 +72,7 @@ def _parser(presets: dict=None, # preset name -> description, listed in `train -
     pr.add_argument('--epochs-scale', type=float, default=1.0, metavar='F', help='factor on every run length (default 1)')
     pr.add_argument('--out', metavar='DIR', help='output folder (default: reproduce/WHAT); finished runs found there are reused')
     pr.add_argument('--device', help='auto | cpu | cuda | cuda:N')
-    pr.add_argument('--size', choices=['cpu', 'full'], default='cpu', help="width: the grid ('cpu' about 15 minutes here, 'full' for a GPU)")
+    pr.add_argument('--size', choices=['cpu', 'full'], default='cpu', help="width: the grid ('cpu' about 3 minutes on 2 CPU cores, 'full' for a GPU)")
     pr.add_argument('--workers', type=int, help='width: sweep workers')
     pr.add_argument('--no-reuse', action='store_true', help='train every run again')
     for name, hlp in [('sweep', 'run a sweep of configs and seeds (group-agf sweep --help)'), ('summarize', 'summarise a sweep folder (group-agf summarize --help)')]:

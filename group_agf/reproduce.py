@@ -199,8 +199,10 @@ def reproduce_width(out_dir='reproduce/width', # the sweep folder
     s = res.summary.copy()
     s['data.k'] = s['experiment'].str[1:].astype(int)
     s['loss_reduction'] = 1 - pd.to_numeric(s.final_train_loss, errors='coerce') / pd.to_numeric(s.initial_train_loss, errors='coerce')
-    fig = plot_heatmap(s, x='model.hidden_dim', y='data.k', metric='loss_reduction', group_order=WIDTH_GRIDS[size]['p'],
+    g = WIDTH_GRIDS[size]
+    fig = plot_heatmap(s, x='model.hidden_dim', y='data.k', metric='loss_reduction', group_order=g['p'],
                        log=False, boundaries=('lower', 'upper'))
+    fig.axes[0].set_title(f"$C_{{{g['p']}}}$, one-hot template: final loss reduction $1 - L_{{end}}/L_{{start}}$, mean of {g['seeds']} seeds")
     files = save_figure(fig, out / 'width', formats=('png', 'pdf'))
     table = s.groupby(['data.k', 'model.hidden_dim']).loss_reduction.agg(['mean', 'min', 'max', 'count']).reset_index()
     files.append(_write_table(table, out / 'width.csv'))

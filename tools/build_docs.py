@@ -234,8 +234,15 @@ def _outputs_md(cell, img_dir: Path, img_rel: str, stem: str, n_img: list, image
                 if txt.strip(): parts.append(_fence(txt, 'text'))
     return parts
 
-def notebook_markdown(nb, page: Path, docs_dir: Path | None, base_url: str, relative_links=True, images=True) -> str:
-    "Markdown of a processed notebook (title and description from its frontmatter); images go next to the page."
+_MD_IMAGE = re.compile(r'(!\[[^\]]*\]\()(?![a-zA-Z][\w+.-]*:|/|#)([^)\s]+)')
+
+def _images_from(md: str, prefix: str) -> str:
+    "`md` with relative image paths (`![alt](images/x.png)`) prefixed by `prefix` (README.md sits above `nbs/`)."
+    return _MD_IMAGE.sub(lambda m: m.group(1) + prefix + m.group(2), md) if prefix else md
+
+def notebook_markdown(nb, page: Path, docs_dir: Path | None, base_url: str, relative_links=True, images=True,
+                      image_prefix: str = '') -> str:
+    "Markdown of a processed notebook (title and description from its frontmatter); images go next to the page; relative image paths in markdown cells get `image_prefix`."
     fm = getattr(nb, 'frontmatter_', {}) or {}
     links = _Links(base_url, len(page.parent.parts)) if relative_links else (lambda s: s)
     img_rel = f'{page.stem}_files'
@@ -254,7 +261,7 @@ def notebook_markdown(nb, page: Path, docs_dir: Path | None, base_url: str, rela
                         img_dir.mkdir(parents=True, exist_ok=True)
                         (img_dir / name).write_bytes(base64.b64decode(_text(b64)))
                     src = src.replace(f'attachment:{name}', f'{img_rel}/{name}')
-                out.append(links(fix_markdown(src.strip())))
+                out.append(links(_images_from(fix_markdown(src.strip()), image_prefix)))
         elif cell.cell_type == 'code':
             d = _cell_directives(cell)
             if _false(d, 'include'): continue
@@ -407,7 +414,8 @@ def render_notebook(nb_path: str, nbs: str, docs_dir: str, base_url: str, execut
     md = notebook_markdown(nb, page, docs_dir, base_url)
     (docs_dir / page).parent.mkdir(parents=True, exist_ok=True)
     (docs_dir / page).write_text(md)
-    readme = notebook_markdown(nb, page, None, base_url, relative_links=False, images=False) if page.as_posix() == 'index.md' else None
+    readme = notebook_markdown(nb, page, None, base_url, relative_links=False, images=False,
+                               image_prefix=f'{nbs.name}/') if page.as_posix() == 'index.md' else None
     title = (getattr(nb, 'frontmatter_', {}) or {}).get('title') or page.stem
     status = 'executed' if executed else ('stored outputs' if _has_outputs(read_nb(nb_path)) else 'not executed')
     return dict(nb=str(nb_path.relative_to(nbs)), page=page.as_posix(), title=title, executed=executed, status=status,
