@@ -277,6 +277,7 @@ def plot_loss(step, # training steps (epochs), shape `(T,)`
               predicted_steps=None, # predicted step of each drop `(m,)`; the drops missing from `jump_steps` are drawn faded there
               legend=True, # True: a legend (below the figure when `plot_loss` makes it, else inside `ax`); 'figure': below the figure; False: none
               agf=None, # the AGF staircase to overlay: a dict with `step` and `loss` (`group_agf.agf.AGFResult.loss_curve`, as in `agf.json`)
+              plateau_labels: bool=True, # write each predicted level next to its line (False: the lines only, as in a narrow panel)
              ) -> Figure:
     "Training loss vs step with predicted plateaus (dashed, labelled), observed jumps (dotted) and predicted drops not reached (faded); returns the Figure. `ValueError` for mismatched shapes."
     step = _check_1d('step', step); loss = _check_1d('loss', loss, len(step))
@@ -334,7 +335,7 @@ def plot_loss(step, # training steps (epochs), shape `(T,)`
             top = max(vals)
             ax.set_ylim(lo, max(hi, top * (top / lo) ** 0.12) if logy and lo > 0 else max(hi, top + 0.1 * (top - lo)))
         drops = np.where(np.isfinite(js_), js_, ps if ps is not None else np.nan)
-        _plateau_labels(ax, drawn, [f'{lab}: {_num(lev)}' for lab, lev in zip(labels, pl)], colors, reached, drops,
+        if plateau_labels: _plateau_labels(ax, drawn, [f'{lab}: {_num(lev)}' for lab, lev in zip(labels, pl)], colors, reached, drops,
                         list(js_) + [ps[i] for i in pending], (step[ok], loss[ok]), logx, logy)
     if logx: _readable_log(ax, 'x')
     if logy: _readable_log(ax, 'y')
@@ -775,7 +776,7 @@ def plot_staircase(runs, # runs (folders, RunResult-like objects or history dict
                    xlabel: str=STEP_LABEL, # x axis label
                    logy_power: bool=None, # log-scaled power axes (default: per run, log when its template powers differ by more than 30x, as `plot_power`)
                   ) -> Figure:
-    "The paper's headline layout: one column per run, output power per irrep on top and the loss with its predicted plateaus below, sharing the step axis; returns the Figure."
+    "The paper's headline layout: one column per run, output power per irrep on top and the loss with its predicted plateaus below (dashed, in the colour of the irrep whose learning ends on them), sharing the step axis; returns the Figure."
     runs = [runs] if not isinstance(runs, (list, tuple)) else list(runs)
     if not runs: raise ValueError("runs must hold at least one run")
     titles = [None] * len(runs) if titles is None else list(titles)
@@ -790,7 +791,8 @@ def plot_staircase(runs, # runs (folders, RunResult-like objects or history dict
         except Exception: G = None
         plot_power(h['ckpt_step'], h['output_power'], h['template_power'], _run_labels(r, G), ax=axes[0, j],
                    logy=logy_power, xlabel='', legend=True)
-        plot_loss(h['step'], h['train_loss'], ax=axes[1, j], xlabel=xlabel, legend='figure' if j == 0 else False, **_loss_kwargs(r, G))
+        plot_loss(h['step'], h['train_loss'], ax=axes[1, j], xlabel=xlabel, legend='figure' if j == 0 else False,
+                  plateau_labels=False, **_loss_kwargs(r, G))
         axes[0, j].set_title(titles[j] if titles[j] is not None else (_run_title(r, G) or f'run {j}'))
         if j: axes[0, j].set_ylabel(''); axes[1, j].set_ylabel('')
     return fig
