@@ -118,12 +118,14 @@ def _column_title(r) -> str:
 def order_config(k: int, # sequence length, 2..5
                  epochs_scale: float=1.0, # factor on the epochs
                 ) -> Config:
-    "The `d3-onehot-k3` preset at sequence length `k` (width $32 \\cdot 2^{k-1}$, enough for both irreps; epochs growing with $k$)."
+    "The `d3-onehot-k3` preset at sequence length `k`: width $32 \\cdot 2^{k-1}$ (enough for both irreps), learning rate 0.01 up to $k = 3$ and a third of it for each further step (at 0.01 the degree-5 and degree-6 networks of $k = 4, 5$ diverge within two steps). `ConfigError` for a `k` outside 2..5."
+    if k not in _ORDER_LR: raise ConfigError(f"k must be one of {', '.join(map(str, _ORDER_LR))}, got {k!r}")
     base = load_config('d3-onehot-k3')
     return scaled(base, epochs_scale * _ORDER_EPOCHS[k] / base.training.epochs,
-                  [f'data.k={k}', f'model.hidden_dim={32 * 2 ** (k - 1)}', 'output.plots=false'])
+                  [f'data.k={k}', f'model.hidden_dim={32 * 2 ** (k - 1)}', f'training.lr={_ORDER_LR[k]}', 'output.plots=false'])
 
-_ORDER_EPOCHS = {2: 2000, 3: 3000, 4: 4000, 5: 6000}
+_ORDER_EPOCHS = {2: 2000, 3: 3000, 4: 3000, 5: 3000}
+_ORDER_LR = {2: 0.01, 3: 0.01, 4: 0.003, 5: 0.001}
 
 def order_table(runs: dict, # k -> `RunResult`
                ) -> pd.DataFrame:
