@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL_RUN_NOTEBOOKS = ('nbs/tutorials/01_d3_staircase.ipynb', 'nbs/tutorials/02_custom_group.ipynb',
-                      'nbs/tutorials/03_paper_staircase.ipynb', 'nbs/07_train.ipynb',
+                      'nbs/07_train.ipynb',
                       'nbs/08_viz.ipynb')
 SKIP_TAG = 'skip-execution'   # nbclient does not execute cells with this tag
 WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
