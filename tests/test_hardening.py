@@ -12,6 +12,11 @@ from group_agf.config import Config, ConfigError, load_config
 from group_agf.groups import get_group
 from group_agf.train import train
 
+
+def _sigint_default():
+    "Give the child the default Ctrl-C disposition: a shell starts background jobs (`make test &`) with SIGINT ignored, and Python then installs no KeyboardInterrupt handler."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 EXE = [sys.executable, '-c', 'import sys; from group_agf.cli import main; sys.exit(main(sys.argv[1:]))']
 
 
@@ -96,7 +101,7 @@ def test_run_names_are_file_names(tmp_path, name, msg):
 # 8 and the resume test -------------------------------------------------------------------------------------------
 def _start_train(tmp_path, epochs):
     p = subprocess.Popen(EXE + ['train', 'd3', '--set', f'training.epochs={epochs}', '--no-plots', '--quiet', '--out', str(tmp_path)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)
     t0 = time.time()
     while time.time() - t0 < 60:                                    # wait until training has started
         dirs = list(Path(tmp_path).glob('*/INCOMPLETE'))
@@ -132,7 +137,7 @@ def test_interrupted_train_resumes_bit_for_bit(tmp_path, sig, code):
 # 9 -------------------------------------------------------------------------------------------------------------
 def test_ctrl_c_during_plot(tmp_path):
     r = train(load_config('d3', ['training.epochs=300']), out_dir=tmp_path, plots=False)
-    p = subprocess.Popen(EXE + ['plot', str(r.run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(EXE + ['plot', str(r.run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)
     time.sleep(2.0)                                                  # in the middle of importing or drawing
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)

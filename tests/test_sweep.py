@@ -18,6 +18,11 @@ SPEC = {'name': 'grid-seeds', 'base': 'd3',
         'grid': {'model.hidden_dim': [24, 48], 'training.lr': [0.01, 0.02]}, 'seeds': 2}
 
 
+def _sigint_default():
+    "Give the child the default Ctrl-C disposition: a shell starts background jobs (`make test &`) with SIGINT ignored, and Python then installs no KeyboardInterrupt handler."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope='module')
 def local_sweep(tmp_path_factory):
     "The sweep run once with the default local executor (2 CPU workers); shared by the tests below."
@@ -141,7 +146,7 @@ def test_ctrl_c_then_resume(tmp_path):
     out = tmp_path / 'out'
     cmd = [sys.executable, '-c', 'import sys; from group_agf.sweep import sweep_main; sys.exit(sweep_main(sys.argv[1:]))',
            str(tmp_path / 'slow.yaml'), '--out', str(out), '--workers', '2', '--gpus', 'none', '--pack', 'off']
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)
     t0 = time.time()
     while time.time() - t0 < 60:
         if (out / 'runs').is_dir() and any(run_state(r) == 'complete' for r in (out / 'runs').iterdir()): break
@@ -165,7 +170,7 @@ def test_interrupted_pack_resumes_exactly(tmp_path):
     out = tmp_path / 'out'
     cmd = [sys.executable, '-c', 'import sys; from group_agf.sweep import sweep_main; sys.exit(sweep_main(sys.argv[1:]))',
            str(tmp_path / 'packed.yaml'), '--out', str(out), '--workers', '1', '--gpus', 'none']
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)
     t0 = time.time()
     while time.time() - t0 < 60:
         if (out / 'runs').is_dir() and len(list((out / 'runs').glob('*/INCOMPLETE'))) == 4: break
