@@ -852,13 +852,14 @@ def _neuron_weights(r, G):
         wmix = ([_np(sd['W_mix']) for sd in sds], [_np(sd['W_out']) for sd in sds])
     return steps, W_in, wmix
 
-def plot_run(run_dir, # a run folder written by `group_agf.train.train`
+def plot_run(run_dir, # a run folder written by `group_agf.train.train`, or its `RunResult` (what `train` draws before `metrics.json` is written)
              out_dir=None, # where to write (default `RUN_DIR/plots`)
              formats=('png',), # file formats: any of png, pdf, svg (a training run writes `output.plot_formats`)
             ) -> list:
-    "Write the run's figure set (loss, power, overview, template, predictions, neurons, wmix: whatever the folder supports) and return the list of written Paths. `FileNotFoundError` if `run_dir` has no `history.npz`."
+    "Write the run's figure set (loss, power, overview, template, predictions, neurons, wmix: whatever the folder supports) and return the list of written Paths. `FileNotFoundError` if `run_dir` has no `history.npz`; `ValueError` without `out_dir` for a result that has no folder."
     r = _load_run(run_dir)
-    out = Path(out_dir) if out_dir is not None else Path(run_dir) / 'plots'
+    if out_dir is None and r.run_dir is None: raise ValueError("out_dir is needed for a run that has no folder")
+    out = Path(out_dir) if out_dir is not None else Path(r.run_dir) / 'plots'
     h = r.history
     try: G = _run_group(r)
     except Exception: G = None
