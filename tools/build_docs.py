@@ -48,6 +48,14 @@ def _page_name(nb_path: Path, nbs: Path) -> Path:
     rel = nb_path.relative_to(nbs)
     return rel.parent / (_nbpath2html(Path(rel.name)).with_suffix('.md').name)
 
+def _static_files(nbs: Path) -> list:
+    "Files under `nbs/` that git tracks or would track (ignored run folders a notebook wrote are not part of the site); every file outside a git checkout."
+    try:
+        out = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard', '.'], cwd=nbs, capture_output=True, text=True, check=True).stdout
+        return [nbs / f for f in out.split('\0') if f]
+    except (OSError, subprocess.CalledProcessError):
+        return list(nbs.rglob('*'))
+
 def find_notebooks(nbs: Path) -> list:
     "Notebooks in docs order: `index` first, then top-level notebooks by name, then each subfolder (e.g. tutorials/) by name."
     def ok(p): return not any(part.startswith(('.', '_')) for part in p.relative_to(nbs).parts)
@@ -628,7 +636,7 @@ def _build(nbs, site_dir, work_dir, readme, execute, full, workers, force, quiet
                       f"  {r['seconds']:>5}s" + (f"  ({len(r['errors'])} cell errors)" if r['errors'] else ''), flush=True)
     pages = [results[str(p)] for p in nb_paths]
     # static files kept beside the notebooks (images referenced from markdown cells)
-    for p in nbs.rglob('*'):
+    for p in _static_files(nbs):
         rel = p.relative_to(nbs)
         if p.is_file() and p.suffix not in ('.ipynb', '.py', '.yml', '.yaml') and not any(s.startswith(('.', '_')) for s in rel.parts):
             (docs_dir / rel).parent.mkdir(parents=True, exist_ok=True)
