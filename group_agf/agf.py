@@ -70,7 +70,7 @@ def _reduced_loss(A, X, Y, p, ridge):
     Z = X @ A.T
     S = Z ** p
     M = S.T @ S
-    M[np.diag_indices_from(M)] += ridge * M.diagonal().mean() + 1e-300
+    M.flat[::M.shape[0] + 1] += ridge * M.diagonal().mean() + 1e-300   # the diagonal, in place
     W = np.linalg.solve(M, S.T @ Y)
     R = Y - S @ W
     return float((R * R).sum()) / (N * n), ((-2.0 / (N * n)) * (R @ W.T) * (p * Z ** (p - 1))).T @ X, W
@@ -137,10 +137,9 @@ class _Memory:
         if k == 0: return -g * (1e-2 / max(np.linalg.norm(g), 1e-300))
         S, Y, SY = self.S[:k], self.Y[:k], self.SY[:k, :k]
         gam = SY[-1, -1] / self.YY[k - 1, k - 1]
-        R = np.triu(SY)
         Sg, Yg = S @ g, Y @ g
-        w = solve_triangular(R, Sg, lower=False)
-        u = solve_triangular(R, np.diag(SY) * w + gam * (self.YY[:k, :k] @ w) - gam * Yg, lower=False, trans="T")
+        w = solve_triangular(SY, Sg, lower=False, check_finite=False)   # reads the upper triangle R of S Y^T only
+        u = solve_triangular(SY, np.diag(SY) * w + gam * (self.YY[:k, :k] @ w) - gam * Yg, lower=False, trans="T", check_finite=False)
         return -(gam * g + u @ S - gam * (w @ Y))
 
 # %% ../nbs/02a_agf.ipynb #c129ca1b
