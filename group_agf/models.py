@@ -141,15 +141,18 @@ class TwoLayerNet(CompositionModel):
 
     def loss_and_grad(self, p, X, Y):
         if not self.fused: return super().loss_and_grad(p, X, Y)
-        U, V, W = p['U'], p['V'], p['W']
+        W = p['W']; G = W.shape[-1]
+        P = p.get('U+V+W')                                # a `ReplicaStack`'s tile, U, V and W side by side: [U V] is read in place
+        UV = P[..., :2 * G] if P is not None else torch.cat([p['U'], p['V']], -1)
         Xc = X.flatten(-2)                                # (..., N, 2|G|): [x_g1, x_g2]
-        Z = Xc @ torch.cat([U, V], -1).mT                 # (..., N, H) pre-activations, U x_g1 + V x_g2 in one product
+        Z = Xc @ UV.mT                                    # (..., N, H) pre-activations, U x_g1 + V x_g2 in one product
         A = Z * Z
         E = (A @ W).sub_(Y)                               # (..., N, |G|) residual
         dO = E * (2 / (E.shape[-1] * E.shape[-2]))        # d MSELoss / d output
-        g = ((dO @ W.mT).mul_(Z).mT @ Xc).mul_(2)         # (..., H, 2|G|): the gradients of U and V side by side
-        G = U.shape[-1]
-        return _mse(E), {'U': g[..., :G], 'V': g[..., G:], 'W': A.mT @ dO}
+        g = Z.new_empty((*Z.shape[:-2], Z.shape[-1], 3 * G))                      # (..., H, 3|G|): the gradients of U, V, W side by side
+        torch.matmul((dO @ W.mT).mul_(Z).mT, Xc, out=g[..., :2 * G]).mul_(2)
+        torch.matmul(A.mT, dO, out=g[..., 2 * G:])
+        return _mse(E), ({'U+V+W': g} if P is not None else {'U': g[..., :G], 'V': g[..., G:2 * G], 'W': g[..., 2 * G:]})
 
     def neuron_groups(self) -> list:
         return [Neurons(_ACT_DEGREE[self.nonlinearity], [('U', 0), ('V', 0), ('W', 0)])]
@@ -300,7 +303,7 @@ class DeepPairwiseMLP(CompositionModel):
                 dy, dz = dS @ p[f'U{l}'].unsqueeze(-3), dS @ p[f'V{l}'].unsqueeze(-3)
                 parts = torch.stack([dy, dz], -2).flatten(-3, -2)            # interleave: y1, z1, y2, z2, ...
                 dZ = torch.cat([parts, dZ[..., q:, :]], -2) if odd else parts
-        return _mse(E), {n: grads[n] for n in p}
+        return _mse(E), grads
 
     def neuron_groups(self) -> list:
         return [Neurons(3, [(f'U{l}', 0), (f'V{l}', 0), (f'W{l}', 0)]) for l in range(1, self.depth + 1)]
@@ -326,8 +329,16 @@ def _pad(t: torch.Tensor, axes, H: int) -> torch.Tensor:
     out[tuple(slice(0, n) for n in t.shape)] = t
     return out
 
+def _tile_groups(m: CompositionModel) -> list:
+    "The neuron groups of `m` that a stack lays out side by side: lists of two or more matrices that all index their units along axis 0 (and nowhere else)."
+    axes, out = m.hidden_axes(), []
+    for n in m.neuron_groups():
+        names = [name for name, _ in n.params]
+        if len(names) > 1 and all(m.get_parameter(name).ndim == 2 and axes.get(name) == (0,) for name in names): out.append(names)
+    return out
+
 class ReplicaStack(nn.Module):
-    "`R` models of one architecture as one module: every parameter gets a leading replica axis `(R, ...)`, narrower replicas zero-padded to the widest. Input `(N, k, |G|)` (shared) or `(R, N, k, |G|)`, output `(R, N, |G|)`. `ValueError` for an empty list or models of different architectures."
+    "`R` models of one architecture as one module: every parameter gets a leading replica axis `(R, ...)`, narrower replicas zero-padded to the widest; the matrices of a neuron group that all index units along their rows are one *tile* parameter, side by side (TwoLayerNet: `U+V+W`, `(R, H, 3|G|)`). Input `(N, k, |G|)` (shared) or `(R, N, k, |G|)`, output `(R, N, |G|)`. `ValueError` for an empty list or models of different architectures."
     def __init__(self, models: list, # `CompositionModel`s of one class with equal `group_order`, `k` and hyperparameters; widths and weights may differ
                 ):
         super().__init__()
@@ -340,12 +351,45 @@ class ReplicaStack(nn.Module):
         self.widths = [m.hidden_dim for m in models]
         H = max(self.widths)
         axes = models[0].hidden_axes()
-        for name, _ in models[0].named_parameters():
-            parts = [_pad(dict(m.named_parameters())[name].detach(), axes.get(name, ()), H) for m in models]
-            self.register_parameter(name, nn.Parameter(torch.stack(parts)))
+        named = [dict(m.named_parameters()) for m in models]
+        stacked = {name: torch.stack([_pad(nm[name].detach(), axes.get(name, ()), H) for nm in named]) for name in named[0]}
+        tiles = {names[0]: names for names in _tile_groups(models[0])}
+        tiled = {n for names in tiles.values() for n in names}
+        self._cols = {}                                                # tile name -> [(member, first column, end column)]
+        for name in named[0]:
+            if name in tiles:
+                ends = np.cumsum([stacked[n].shape[-1] for n in tiles[name]]).tolist()
+                t = '+'.join(tiles[name])
+                self._cols[t] = [(n, e - stacked[n].shape[-1], e) for n, e in zip(tiles[name], ends)]
+                self.register_parameter(t, nn.Parameter(torch.cat([stacked[n] for n in tiles[name]], -1)))
+            elif name not in tiled: self.register_parameter(name, nn.Parameter(stacked[name]))
+        self._member = {n: (t, a, e) for t, cols in self._cols.items() for n, a, e in cols}
+        self._names = [(n, self._cols.get(n)) for n, _ in self.named_parameters()]
         self.init_scales = [m.init_scale for m in models]
         self.__dict__['proto'] = _skeleton(models[0], hidden_dim=1)     # the architecture (its own weights are not used)
-        self._axes = axes
+        self._axes = {**axes, **{t: (0,) for t in self._cols}}
+
+    def __getattr__(self, name: str):
+        "A tile member by the models' own name (`stack.U`): a view of the tile's columns."
+        member = self.__dict__.get('_member', {})
+        if name in member:
+            t, a, e = member[name]
+            return self._parameters[t][..., a:e]
+        return super().__getattr__(name)
+
+    def members(self, tensors: dict) -> dict:
+        "Tensors keyed by the stack's parameter names (a tile's shape in the last axis) -> keyed by the models' own names, a tile's members as views of its columns, in the models' order."
+        out = {}
+        for n, cols in self._names:
+            if cols is None: out[n] = tensors[n]
+            else:
+                t = tensors[n]
+                for m, a, e in cols: out[m] = t[..., a:e]
+        return out
+
+    def tiled(self, tensors: dict) -> dict:
+        "The inverse of `members`: tensors keyed by the models' own names -> keyed by the stack's parameter names, a tile's members concatenated along the last axis (copies)."
+        return {n: tensors[n] if cols is None else torch.cat([tensors[m] for m, _, _ in cols], -1) for n, cols in self._names}
 
     @property
     def n_replicas(self) -> int: return len(self.widths)
@@ -356,7 +400,9 @@ class ReplicaStack(nn.Module):
     @property
     def fused(self) -> bool: return self.proto.fused
 
-    def params(self) -> dict: return dict(self.named_parameters())
+    def params(self) -> dict:
+        "Every parameter by the models' own names, `(R, ...)` (a tile's members are views: their gradients flow into the tile)."
+        return self.members(dict(self.named_parameters()))
 
     def _single(self, X) -> bool: return self.n_replicas == 1 and X.dim() == 3   # one replica, shared input: plain matrix products (the same bits as batched ones)
 
@@ -365,34 +411,39 @@ class ReplicaStack(nn.Module):
         return self.proto.forward_params(self.params(), X)
 
     def _views(self, single: bool) -> dict:
-        "Detached views of the parameters (replica 0's slices when `single`), made once: the parameters change in place."
+        "Detached views of the parameters by the models' names and of the tiles by theirs (replica 0's slices when `single`), made once: the parameters change in place."
         key = (single, tuple(p.data_ptr() for p in self.parameters()))
         if self.__dict__.get('_view_key') != key:
             self.__dict__['_view_key'] = key
-            self.__dict__['_view_p'] = {n: (p.detach()[0] if single else p.detach()) for n, p in self.named_parameters()}
+            d = {n: (p.detach()[0] if single else p.detach()) for n, p in self.named_parameters()}
+            self.__dict__['_view_p'] = {**self.members(d), **{t: d[t] for t in self._cols}}
         return self._view_p
 
     def loss_and_grad(self, X, Y) -> tuple:
-        "`(loss (R,), grads)` from the replicas' fused gradient (see `CompositionModel.loss_and_grad`)."
-        if self._single(X) and Y.dim() == 2:
-            loss, g = self.proto.loss_and_grad(self._views(True), X, Y)
-            return loss[None], {n: v[None] for n, v in g.items()}
-        return self.proto.loss_and_grad(self._views(False), X, Y)
+        "`(loss (R,), grads)` from the replicas' fused gradient (see `CompositionModel.loss_and_grad`, which is also given each tile and may return a tile's gradient under its name): `grads` keyed by the stack's parameter names, in their order (a tile's gradient is its members' side by side; `members(grads)` splits it)."
+        single = self._single(X) and Y.dim() == 2
+        loss, g = self.proto.loss_and_grad(self._views(single), X, Y)
+        grads = {n: g[n] if cols is None or n in g else torch.cat([g[m] for m, _, _ in cols], -1) for n, cols in self._names}
+        return (loss[None], {n: v[None] for n, v in grads.items()}) if single else (loss, grads)
 
     def neuron_groups(self) -> list:
-        "The replicas' neuron declarations, with every unit axis moved one to the right past the replica axis."
-        return [Neurons(n.degree, [(name, (axis % self.proto.get_parameter(name).ndim) + 1) for name, axis in n.params])
-                for n in self.proto.neuron_groups()]
+        "The replicas' neuron declarations, with every unit axis moved one to the right past the replica axis; a tiled group is its tile, units along axis 1."
+        out = []
+        for n in self.proto.neuron_groups():
+            t = '+'.join(name for name, _ in n.params)
+            out.append(Neurons(n.degree, [(t, 1)] if t in self._cols else
+                               [(name, (axis % self.proto.get_parameter(name).ndim) + 1) for name, axis in n.params]))
+        return out
 
     def unpad(self, name: str, t: torch.Tensor, r: int) -> torch.Tensor:
-        "Tensor `t` shaped like one replica's slice of parameter `name`, cut to replica `r`'s own width (a view)."
+        "Tensor `t` shaped like one replica's slice of parameter `name` (a stack parameter or a model's own), cut to replica `r`'s own width (a view)."
         for a in self._axes.get(name, ()): t = t.narrow(a, 0, self.widths[r])
         return t
 
     def replica_state_dict(self, r: int, state: dict=None) -> dict:
         "Replica `r`'s parameters without padding, as the `state_dict` of a model of its own width (copies); from `state` (name -> stacked tensor, e.g. a saved copy of the parameters) instead of the current parameters when given."
         src = state if state is not None else {n: p.detach() for n, p in self.named_parameters()}
-        return {name: self.unpad(name, src[name][r], r).clone() for name, _ in self.named_parameters()}
+        return {name: self.unpad(name, t, r).clone() for name, t in self.members({n: src[n][r] for n, _ in self._names}).items()}
 
     @torch.no_grad()
     def zero_replica(self, r: int):
@@ -402,10 +453,10 @@ class ReplicaStack(nn.Module):
     def load_replica_state_dict(self, r: int, state: dict):
         "Set replica `r` from a state dict of its own width (padding stays zero). `KeyError`/`ValueError` for missing names or wrong shapes."
         with torch.no_grad():
-            for name, p in self.named_parameters():
+            for name, p in self.members({n: p[r] for n, p in self.named_parameters()}).items():
                 t = torch.as_tensor(state[name]).to(p.device, p.dtype)
-                H = p.shape[1 + self._axes[name][0]] if self._axes.get(name) else None
-                p[r].copy_(_pad(t, self._axes.get(name, ()), H) if H else t)
+                H = p.shape[self._axes[name][0]] if self._axes.get(name) else None
+                p.copy_(_pad(t, self._axes.get(name, ()), H) if H else t)
 
     def replica(self, r: int) -> CompositionModel:
         "Replica `r` as a model of its own (a copy, on the stack's device and dtype)."

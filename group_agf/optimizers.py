@@ -117,7 +117,7 @@ class PerNeuronSGD(LeanOptimizer):
             f = grad_scale if f is None else (f if grad_scale is None else f * grad_scale)
             return [f if f.ndim == 0 else _along(f, p.ndim, 0) for p in params]
         if self._concatenable(g):
-            c = torch.cat(params, -1)                                    # the units' slices side by side: one reduction
+            c = params[0] if len(params) == 1 else torch.cat(params, -1)  # the units' slices side by side (a stack's tile already is): one reduction
             sq = torch.linalg.vecdot(c, c)
         else:
             sq = None
@@ -317,7 +317,8 @@ def clip_coef(grads: list, # gradient tensors
               n_replicas: int|None=None, # replicas along axis 0 of every gradient: one coefficient per replica
              ) -> tuple:
     "`(coef, norm)`: the factor $\\min(1, \\texttt{max\\_norm} / (\\|g\\| + 10^{-6}))$ that clips `grads` to joint norm `max_norm`, and the norm (shape `()` or `(R,)`); nothing is changed."
-    flat = torch.cat([g.reshape(-1) if n_replicas is None else g.reshape(g.shape[0], -1) for g in grads], -1)
+    flat = [g.reshape(-1) if n_replicas is None else g.reshape(g.shape[0], -1) for g in grads]
+    flat = flat[0] if len(flat) == 1 else torch.cat(flat, -1)
     norm = torch.linalg.vector_norm(flat, dim=-1)
     return (max_norm / (norm + 1e-6)).clamp_(max=1.0), norm
 

@@ -227,7 +227,7 @@ class _Recorder:
             self.steps.append(int(s)); self.members.append({0})
             self.power.append(rec['power'][c][None].to(dev)); self.pred.append(rec['pred'][c][None].to(dev))
             if rec['val'] is not None: self.val.append(rec['val'][c][None].to(dev))
-            if self.keep_states: self.states.append({n: t[None].to(dev) for n, t in rec['states'][c].items()})
+            if self.keep_states: self.states.append({n: t[None].to(dev) for n, t in self.stack.tiled(rec['states'][c]).items()})
 
     def of(self, r: int) -> dict:
         "Replica `r`'s records as CPU tensors: `steps` list, `power` (C, n_irreps), `val` (C,) or None, `pred` (C, n_show, |G|), `states` list."
@@ -320,7 +320,7 @@ def _replica_optimizer_state(opt, stack: ReplicaStack, r: int):
     parts = [part(o) for o in _optimizer_parts(opt)]
     return {'per_neuron': parts[0], 'adam': parts[1]} if len(parts) == 2 else parts[0]
 
-_RESUME_VERSION = 1
+_RESUME_VERSION = 2  # 2: a stack's tiles (TwoLayerNet's U+V+W) are one parameter of the optimizer
 
 def _resume_state(pr: _PackRun, r: int, step: int) -> dict:
     gen = pr.gens[0] if pr.shared_perm else pr.gens[r]
@@ -708,7 +708,9 @@ def _resume(run_dir, config, device, progress, quiet, plots) -> RunResult:
         raise ConfigError(f"the config given differs from {rd / 'config.yaml'}; resume uses the run's own config (omit config)")
     try: st = torch.load(rd / 'resume.pt', map_location='cpu', weights_only=True)
     except Exception as e: raise ConfigError(f"{rd / 'resume.pt'} cannot be read ({type(e).__name__}); train the run again") from None
-    if st.get('version') != _RESUME_VERSION or st.get('config_hash') != config_hash(cfg):
+    if st.get('version') != _RESUME_VERSION:
+        raise ConfigError(f"{rd / 'resume.pt'} was written by another version of group_agf (resume format {st.get('version')}, this one reads {_RESUME_VERSION}); train the run again")
+    if st.get('config_hash') != config_hash(cfg):
         raise ConfigError(f"{rd / 'resume.pt'} does not belong to this run's config.yaml; train the run again")
     show = progress and not quiet and not IN_TEST and (sys.stderr.isatty() or _in_notebook())
     with _StopRequest() as stop:
