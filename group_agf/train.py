@@ -504,7 +504,8 @@ def _write_run(rd: Path, res: 'RunResult', states: list, steps: list, plots: boo
     if plots and res.status != 'incomplete':
         try:
             from group_agf.viz import plot_run
-            plot_run(res, out_dir=rd / 'plots', formats=tuple(res.config.output.plot_formats))   # from the result: metrics.json is written last
+            plot_run(res, out_dir=rd / 'plots', formats=tuple(res.config.output.plot_formats),   # from the result: metrics.json is written last
+                     workers=1 if _in_notebook() else available_cpus())
         except Exception as e:  # figures must never cost the results
             res.metrics['plot_error'] = f'{type(e).__name__}: {e}'
     _atomic_write_text(rd / 'metrics.json', json.dumps(res.metrics, indent=2))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_viz.ipynb #64b45e6c
 from __future__ import annotations
-import json, logging, os, re, sys, tempfile
+import concurrent.futures as cf, json, logging, multiprocessing as mp, os, re, sys, tempfile
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np
@@ -852,42 +852,59 @@ def _neuron_weights(r, G):
         wmix = ([_np(sd['W_mix']) for sd in sds], [_np(sd['W_out']) for sd in sds])
     return steps, W_in, wmix
 
+def _figure_jobs(r, G, title) -> list:
+    "`(name, make)` for every figure run `r` supports (`make()` returns the Figure), the costliest to draw first."
+    h, jobs = r.history, []
+    if 'ckpt_step' in h and 'output_power' in h and len(h['ckpt_step']):
+        if 'step' in h and len(h['step']): jobs.append(('overview', lambda: plot_staircase([r], titles=[title])))
+        jobs.append(('power', lambda: plot_power(h['ckpt_step'], h['output_power'], h['template_power'], _run_labels(r, G), title=title)))
+    if 'step' in h and len(h['step']):
+        jobs.append(('loss', lambda: plot_loss(h['step'], h['train_loss'], val_loss=h.get('val_loss'), val_step=h.get('val_step'),
+                                               title=title, **_loss_kwargs(r, G))))
+    if G is not None and 'pred_output' in h and 'pred_target' in h and len(h['pred_output']):
+        step = f"step {int(h['ckpt_step'][-1])}" if 'ckpt_step' in h and len(h['ckpt_step']) == len(h['pred_output']) else 'final'
+        jobs.append(('predictions', lambda: plot_predictions(G, h['pred_target'], h['pred_output'][-1], seq=h.get('pred_seq'),
+                                                             title=f'{G.name}: predictions vs targets at {step}')))
+    if G is not None and 'template' in h:
+        jobs.append(('template', lambda: plot_template(G, h['template'], k=_run_k(r))))
+    nw = _neuron_weights(r, G) if G is not None else None
+    if nw is not None:
+        steps, W_in, wmix = nw
+        jobs.append(('neurons', lambda: plot_neuron_irreps(G, W_in, steps)))
+        if wmix is not None:
+            idx = sorted(set([0, len(steps) // 2, len(steps) - 1]))
+            jobs.append(('wmix', lambda: plot_wmix_fourier(G, [wmix[0][i] for i in idx], [wmix[1][i] for i in idx], ckpt_step=steps[idx])))
+    return jobs
+
+_JOBS = []  # the figure jobs a forked drawing process inherits
+
+def _draw_job(i: int, out: Path, formats) -> list: return save_figure(_JOBS[i][1](), out / _JOBS[i][0], formats=formats)
+
+def _draw(jobs: list, out: Path, formats, workers: int) -> list:
+    "Draw and write every job, in up to `workers` processes forked from this one (on Linux, outside a daemonic process), each taking the next job; the written Paths in job order."
+    global _JOBS
+    n = min(workers, len(jobs))
+    if n < 2 or not sys.platform.startswith('linux') or mp.current_process().daemon:
+        return [p for name, make in jobs for p in save_figure(make(), out / name, formats=formats)]
+    _JOBS = jobs
+    try:
+        with cf.ProcessPoolExecutor(n, mp_context=mp.get_context('fork')) as pool:
+            return [p for ps in pool.map(_draw_job, range(len(jobs)), [out] * len(jobs), [formats] * len(jobs)) for p in ps]
+    finally: _JOBS = []
+
 def plot_run(run_dir, # a run folder written by `group_agf.train.train`, or its `RunResult` (what `train` draws before `metrics.json` is written)
              out_dir=None, # where to write (default `RUN_DIR/plots`)
              formats=('png',), # file formats: any of png, pdf, svg (a training run writes `output.plot_formats`)
+             workers: int=1, # processes drawing at once (forked, on Linux); `train` uses the free CPUs outside a notebook
             ) -> list:
-    "Write the run's figure set (loss, power, overview, template, predictions, neurons, wmix: whatever the folder supports) and return the list of written Paths. `FileNotFoundError` if `run_dir` has no `history.npz`; `ValueError` without `out_dir` for a result that has no folder."
+    "Write the run's figure set (overview, power, loss, predictions, template, neurons, wmix: whatever the folder supports), each file atomically, and return the list of written Paths. `FileNotFoundError` if `run_dir` has no `history.npz`; `ValueError` without `out_dir` for a result that has no folder."
     r = _load_run(run_dir)
     if out_dir is None and r.run_dir is None: raise ValueError("out_dir is needed for a run that has no folder")
     out = Path(out_dir) if out_dir is not None else Path(r.run_dir) / 'plots'
-    h = r.history
     try: G = _run_group(r)
     except Exception: G = None
-    title = _run_title(r, G)
-    written = []
-    def save(fig, name): written.extend(save_figure(fig, out / name, formats=formats))
-    if 'step' in h and len(h['step']):
-        save(plot_loss(h['step'], h['train_loss'], val_loss=h.get('val_loss'), val_step=h.get('val_step'), title=title,
-                       **_loss_kwargs(r, G)), 'loss')
-    if 'ckpt_step' in h and 'output_power' in h and len(h['ckpt_step']):
-        save(plot_power(h['ckpt_step'], h['output_power'], h['template_power'], _run_labels(r, G), title=title), 'power')
-        if 'step' in h and len(h['step']): save(plot_staircase([r], titles=[title]), 'overview')
-    if G is not None and 'template' in h:
-        save(plot_template(G, h['template'], k=_run_k(r)), 'template')
-    if G is not None and 'pred_output' in h and 'pred_target' in h and len(h['pred_output']):
-        last = h['pred_output'][-1]
-        step = f"step {int(h['ckpt_step'][-1])}" if 'ckpt_step' in h and len(h['ckpt_step']) == len(h['pred_output']) else 'final'
-        save(plot_predictions(G, h['pred_target'], last, seq=h.get('pred_seq'),
-                              title=f'{G.name}: predictions vs targets at {step}'), 'predictions')
-    if G is not None:
-        nw = _neuron_weights(r, G)
-        if nw is not None:
-            steps, W_in, wmix = nw
-            save(plot_neuron_irreps(G, W_in, steps), 'neurons')
-            if wmix is not None:
-                idx = sorted(set([0, len(steps) // 2, len(steps) - 1]))
-                save(plot_wmix_fourier(G, [wmix[0][i] for i in idx], [wmix[1][i] for i in idx], ckpt_step=steps[idx]), 'wmix')
-    return written
+    return _draw(_figure_jobs(r, G, _run_title(r, G)), out, formats, workers)
+
 
 # %% ../nbs/08_viz.ipynb #5d278454
 def _checkpoint_predictions(r, i, predict):
