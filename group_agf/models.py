@@ -148,9 +148,10 @@ class TwoLayerNet(CompositionModel):
         Z = Xc @ UV.mT                                    # (..., N, H) pre-activations, U x_g1 + V x_g2 in one product
         A = Z * Z
         E = (A @ W).sub_(Y)                               # (..., N, |G|) residual
-        dO = E * (2 / (E.shape[-1] * E.shape[-2]))        # d MSELoss / d output
+        c = 2 / (E.shape[-1] * E.shape[-2])
+        dO = E * c                                        # d MSELoss / d output
         g = Z.new_empty((*Z.shape[:-2], Z.shape[-1], 3 * G))                      # (..., H, 3|G|): the gradients of U, V, W side by side
-        torch.matmul((dO @ W.mT).mul_(Z).mT, Xc, out=g[..., :2 * G]).mul_(2)
+        torch.matmul(((E * (2 * c)) @ W.mT).mul_(Z).mT, Xc, out=g[..., :2 * G])  # d/dZ of Z^2 is 2Z: the 2 goes on the small factor (exact: a power of two)
         torch.matmul(A.mT, dO, out=g[..., 2 * G:])
         return _mse(E), ({'U+V+W': g} if P is not None else {'U': g[..., :G], 'V': g[..., G:2 * G], 'W': g[..., 2 * G:]})
 

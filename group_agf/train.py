@@ -500,7 +500,8 @@ def _write_run(rd: Path, res: 'RunResult', states: list, steps: list, plots: boo
     "Write a finished or interrupted run's files into its folder (each atomically), `metrics.json` last."
     atomic_write(rd / 'history.npz', lambda p: np.savez(p, **res.history))
     if res.config.output.save_checkpoints:
-        atomic_write(rd / 'checkpoints.pt', lambda p: torch.save({'steps': steps, 'state_dicts': states}, p))
+        stacked = {n: torch.stack([s[n] for s in states]) for n in (states[0] if states else {})}   # one tensor per parameter: fast to write and read
+        atomic_write(rd / 'checkpoints.pt', lambda p: torch.save({'steps': list(steps), 'params': stacked}, p))
     if plots and res.status != 'incomplete':
         try:
             from group_agf.viz import plot_run
@@ -732,6 +733,8 @@ def load_run(run_dir) -> RunResult:
     return RunResult(rd, metrics, history, cfg, agf=agf)
 
 def load_checkpoints(run_dir) -> tuple:
-    "`(steps, state_dicts)` from a run folder's `checkpoints.pt`."
+    "`(steps, state_dicts)` from a run folder's `checkpoints.pt`: int64 steps `(C,)` and one state dict per checkpoint, by the model's parameter names (views of the stored `(C, ...)` stack of each parameter; a file of the earlier format holds the list itself)."
     z = torch.load(Path(run_dir) / 'checkpoints.pt', map_location='cpu', weights_only=True)
-    return np.array(z['steps'], dtype=np.int64), z['state_dicts']
+    steps = np.array(z['steps'], dtype=np.int64)
+    if 'state_dicts' in z: return steps, z['state_dicts']
+    return steps, [{n: t[c] for n, t in z['params'].items()} for c in range(len(steps))]

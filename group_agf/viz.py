@@ -834,10 +834,9 @@ def _neuron_weights(r, G):
     if r.run_dir is None or not (Path(r.run_dir) / 'checkpoints.pt').exists(): return None
     mcfg, k = r.config_dict.get('model'), _run_k(r)
     if not mcfg or k is None: return None
-    import torch
     from group_agf.models import build_model
-    z = torch.load(Path(r.run_dir) / 'checkpoints.pt', map_location='cpu', weights_only=True)
-    steps, sds = np.asarray(z['steps'], dtype=np.int64), z['state_dicts']
+    from group_agf.train import load_checkpoints
+    steps, sds = load_checkpoints(r.run_dir)
     if not len(sds): return None
     cfg = {key: v for key, v in mcfg.items() if key in ('type', 'hidden_dim', 'init_scale', 'nonlinearity', 'transition')}
     model = build_model(cfg, G.order, int(k))
