@@ -134,7 +134,12 @@ class TwoLayerNet(CompositionModel):
         return {'U': (H, G, 2 * G), 'V': (H, G, 2 * G), 'W': (H, G, H if output_init == 'fan_in' else G)}
 
     def forward_params(self, p, X):
-        return self._act(X[..., 0, :] @ p['U'].mT + X[..., 1, :] @ p['V'].mT) @ p['W']
+        return self._act(X.flatten(-2) @ self._uv(p).mT) @ p['W']
+
+    def _uv(self, p):
+        "$[U\,V]$, `(..., H, 2|G|)`: read in place from a `ReplicaStack`'s tile `U+V+W` when `p` has it, else concatenated."
+        P = p.get('U+V+W')
+        return P[..., :2 * self.group_order] if P is not None else torch.cat([p['U'], p['V']], -1)
 
     @property
     def fused(self): return self.nonlinearity == 'square'
@@ -142,10 +147,8 @@ class TwoLayerNet(CompositionModel):
     def loss_and_grad(self, p, X, Y):
         if not self.fused: return super().loss_and_grad(p, X, Y)
         W = p['W']; G = W.shape[-1]
-        P = p.get('U+V+W')                                # a `ReplicaStack`'s tile, U, V and W side by side: [U V] is read in place
-        UV = P[..., :2 * G] if P is not None else torch.cat([p['U'], p['V']], -1)
         Xc = X.flatten(-2)                                # (..., N, 2|G|): [x_g1, x_g2]
-        Z = Xc @ UV.mT                                    # (..., N, H) pre-activations, U x_g1 + V x_g2 in one product
+        Z = Xc @ self._uv(p).mT                           # (..., N, H) pre-activations, U x_g1 + V x_g2 in one product (as forward)
         A = Z * Z
         E = (A @ W).sub_(Y)                               # (..., N, |G|) residual
         c = 2 / (E.shape[-1] * E.shape[-2])
@@ -153,7 +156,7 @@ class TwoLayerNet(CompositionModel):
         g = Z.new_empty((*Z.shape[:-2], Z.shape[-1], 3 * G))                      # (..., H, 3|G|): the gradients of U, V, W side by side
         torch.matmul(((E * (2 * c)) @ W.mT).mul_(Z).mT, Xc, out=g[..., :2 * G])  # d/dZ of Z^2 is 2Z: the 2 goes on the small factor (exact: a power of two)
         torch.matmul(A.mT, dO, out=g[..., 2 * G:])
-        return _mse(E), ({'U+V+W': g} if P is not None else {'U': g[..., :G], 'V': g[..., G:2 * G], 'W': g[..., 2 * G:]})
+        return _mse(E), ({'U+V+W': g} if 'U+V+W' in p else {'U': g[..., :G], 'V': g[..., G:2 * G], 'W': g[..., 2 * G:]})
 
     def neuron_groups(self) -> list:
         return [Neurons(_ACT_DEGREE[self.nonlinearity], [('U', 0), ('V', 0), ('W', 0)])]
@@ -403,17 +406,20 @@ class ReplicaStack(nn.Module):
 
     def params(self) -> dict:
         "Every parameter by the models' own names, `(R, ...)` (a tile's members are views: their gradients flow into the tile)."
-        return self.members(dict(self.named_parameters()))
+        return self.members(self._parameters)                    # the stack has no submodules: its own parameters are all
 
     def _single(self, X) -> bool: return self.n_replicas == 1 and X.dim() == 3   # one replica, shared input: plain matrix products (the same bits as batched ones)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         "Outputs of every replica, `(R, N, |G|)` (`(R, N, k-1, |G|)` for a seq2seq RNN), from `X` `(N, k, |G|)` or `(R, N, k, |G|)`."
-        return self.proto.forward_params(self.params(), X)
+        if torch.is_grad_enabled(): return self.proto.forward_params(self.params(), X)
+        single = self._single(X)                                     # without autograd: the detached views, tiles included
+        out = self.proto.forward_params(self._views(single), X)
+        return out[None] if single else out
 
     def _views(self, single: bool) -> dict:
         "Detached views of the parameters by the models' names and of the tiles by theirs (replica 0's slices when `single`), made once: the parameters change in place."
-        key = (single, tuple(p.data_ptr() for p in self.parameters()))
+        key = (single, tuple(p.data_ptr() for p in self._parameters.values()))
         if self.__dict__.get('_view_key') != key:
             self.__dict__['_view_key'] = key
             d = {n: (p.detach()[0] if single else p.detach()) for n, p in self.named_parameters()}

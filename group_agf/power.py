@@ -128,7 +128,7 @@ def output_power(G: FiniteGroup, # the group
     for c0 in range(0, C, step):
         yc = y[c0:c0 + step].to(torch.float64)
         gram = torch.bmm(yc.transpose(1, 2), yc)                                  # (c, |G|, |G|) = Y_c^T Y_c
-        out[c0:c0 + step] = torch.einsum('cgh,rgh->cr', gram, Pi) / max(N, 1)      # <Y^T Y, Π_ρ> for every ρ
+        out[c0:c0 + step] = torch.linalg.vecdot(gram.flatten(1)[:, None], Pi.flatten(1)) / max(N, 1)   # <Y^T Y, Π_ρ> for every ρ (the same bits for any number of checkpoints)
     return out if is_t else out.numpy()
 
 # %% ../nbs/02_power.ipynb #cbdbb260
