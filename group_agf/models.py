@@ -137,7 +137,7 @@ class TwoLayerNet(CompositionModel):
         return self._act(X.flatten(-2) @ self._uv(p).mT) @ p['W']
 
     def _uv(self, p):
-        "$[U\,V]$, `(..., H, 2|G|)`: read in place from a `ReplicaStack`'s tile `U+V+W` when `p` has it, else concatenated."
+        "$[U V]$, `(..., H, 2|G|)`: read in place from a `ReplicaStack`'s tile `U+V+W` when `p` has it, else concatenated."
         P = p.get('U+V+W')
         return P[..., :2 * self.group_order] if P is not None else torch.cat([p['U'], p['V']], -1)
 
