@@ -157,8 +157,10 @@ def row_loops(preset, over, G, H, N, B, epochs, lr, init, pairs):
 
 
 # -------------------------------------------------------------------------------------------------------- commands
-def group_agf(*args, pythonpath=None) -> list:
-    return [PY, '-c', 'import sys; from group_agf.cli import main; sys.exit(main(sys.argv[1:]))', *args]
+def group_agf(*args) -> list:
+    "The `group-agf` command as the installed script runs it, from the tree on PYTHONPATH: its `console_main` where it has one, else `main`."
+    return [PY, '-c', "import sys; from group_agf import cli; sys.argv[0] = 'group-agf'; "
+                      "sys.exit(cli.console_main() if hasattr(cli, 'console_main') else cli.main(sys.argv[1:]))", *args]
 
 
 def baseline_tree(ref: str) -> Path:
@@ -230,8 +232,8 @@ def main():
             i = [0]
             def sweep():
                 i[0] += 1
-                return run([PY, '-c', 'import sys; from group_agf.sweep import sweep_main; sys.exit(sweep_main(sys.argv[1:]))',
-                            str(spec), '--out', str(Path(tmp, f's{i[0]}')), '--gpus', 'none', '--no-plots'], env={'PYTHONPATH': str(ROOT)})
+                return run(group_agf('sweep', str(spec), '--out', str(Path(tmp, f's{i[0]}')), '--gpus', 'none', '--no-plots'),
+                           env={'PYTHONPATH': str(ROOT)})
             ta, tb, ratio = paired(sweep, lambda: run(one, env={'PYTHONPATH': str(ROOT)}), a.pairs)
         add('6', '64 d3 runs (2000 epochs) as one sweep', f'{ta:.2f} s', f'one train process {tb:.2f} s', f'{ratio:.2f}x',
             'target <= 3x')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_viz.ipynb #64b45e6c
 from __future__ import annotations
-import concurrent.futures as cf, json, logging, multiprocessing as mp, os, re, sys, tempfile
+import concurrent.futures as cf, functools, io, json, logging, multiprocessing as mp, os, re, sys, tempfile
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np
@@ -50,7 +50,6 @@ POWER_LABEL = r'power (units of $\|x\|^2$)'
 
 def _styled(f):
     "Run a plotting function inside the package's rc settings (font sizes, spines, grid)."
-    import functools
     @functools.wraps(f)
     def _inner(*args, **kwargs):
         with matplotlib.rc_context(_RC): return f(*args, **kwargs)
@@ -109,8 +108,16 @@ def _log_label(v, pos=None) -> str:
     m = v / 10.0 ** e
     return rf'$10^{{{e}}}$' if abs(m - 1) < 1e-6 else rf'${m:g}\times 10^{{{e}}}$'
 
+class _LogMinor(LogLocator):
+    "Minor ticks of a log axis (2 to 9 times each power of ten), none when the view spans more than `max_decades` decades: there they are a dense comb, and laying out and drawing them was most of a figure's cost."
+    def __init__(self, max_decades: float=3.0): super().__init__(base=10, subs='auto'); self.max_decades = max_decades
+    def tick_values(self, vmin, vmax):
+        lo, hi = sorted((vmin, vmax))
+        if not lo > 0 or np.log10(hi / lo) > self.max_decades: return np.array([])
+        return super().tick_values(vmin, vmax)
+
 def _readable_log(ax, which: str='y'):
-    "Plain-number ticks on a log axis of `ax` (`which` 'x' or 'y'); more ticks per decade when the axis spans few decades."
+    "Plain-number ticks on a log axis of `ax` (`which` 'x' or 'y'); more ticks per decade when the axis spans few decades, minor ticks only over at most three (`_LogMinor`)."
     axis, lim = (ax.yaxis, ax.get_ylim()) if which == 'y' else (ax.xaxis, ax.get_xlim())
     lo, hi = sorted(lim)
     span = np.log10(hi / lo) if lo > 0 else np.inf
@@ -118,6 +125,7 @@ def _readable_log(ax, which: str='y'):
     axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(_log_label))
     axis.set_minor_formatter(NullFormatter())
+    axis.set_minor_locator(_LogMinor())
 
 # %% ../nbs/08_viz.ipynb #7088e1e1
 OKABE_ITO = ('#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442')
@@ -851,8 +859,12 @@ def _neuron_weights(r, G):
         wmix = ([_np(sd['W_mix']) for sd in sds], [_np(sd['W_out']) for sd in sds])
     return steps, W_in, wmix
 
+def _has_neuron_weights(r) -> bool:
+    "Whether `_neuron_weights` can read run `r`'s hidden units (a folder with checkpoints.pt, a model config and k), without reading them."
+    return r.run_dir is not None and (Path(r.run_dir) / 'checkpoints.pt').exists() and bool(r.config_dict.get('model')) and _run_k(r) is not None
+
 def _figure_jobs(r, G, title) -> list:
-    "`(name, make)` for every figure run `r` supports (`make()` returns the Figure), the costliest to draw first."
+    "`(name, make)` for every figure run `r` supports (`make()` returns the Figure), the costliest to draw first; checkpoints are read by the first job that needs them."
     h, jobs = r.history, []
     if 'ckpt_step' in h and 'output_power' in h and len(h['ckpt_step']):
         if 'step' in h and len(h['step']): jobs.append(('overview', lambda: plot_staircase([r], titles=[title])))
@@ -866,43 +878,61 @@ def _figure_jobs(r, G, title) -> list:
                                                              title=f'{G.name}: predictions vs targets at {step}')))
     if G is not None and 'template' in h:
         jobs.append(('template', lambda: plot_template(G, h['template'], k=_run_k(r))))
-    nw = _neuron_weights(r, G) if G is not None else None
-    if nw is not None:
-        steps, W_in, wmix = nw
-        jobs.append(('neurons', lambda: plot_neuron_irreps(G, W_in, steps)))
-        if wmix is not None:
-            idx = sorted(set([0, len(steps) // 2, len(steps) - 1]))
-            jobs.append(('wmix', lambda: plot_wmix_fourier(G, [wmix[0][i] for i in idx], [wmix[1][i] for i in idx], ckpt_step=steps[idx])))
-    return jobs
+    if G is not None and _has_neuron_weights(r):
+        nw = functools.cache(lambda: _neuron_weights(r, G))
+        jobs.append(('neurons', lambda: plot_neuron_irreps(G, nw()[1], nw()[0])))
+        if r.config_dict['model'].get('type') == 'QuadraticRNN' and int(_run_k(r)) >= 3:
+            def wmix():
+                steps, _, (W_mix, W_out) = nw()
+                idx = sorted(set([0, len(steps) // 2, len(steps) - 1]))
+                return plot_wmix_fourier(G, [W_mix[i] for i in idx], [W_out[i] for i in idx], ckpt_step=steps[idx])
+            jobs.append(('wmix', wmix))
+    return sorted(jobs, key=lambda j: _DRAW_ORDER.index(j[0]))
 
-_JOBS = []  # the figure jobs a forked drawing process inherits
+_DRAW_ORDER = ('overview', 'predictions', 'wmix', 'template', 'loss', 'power', 'neurons')   # costliest first, as measured on d3 and a5
 
-def _draw_job(i: int, out: Path, formats) -> list: return save_figure(_JOBS[i][1](), out / _JOBS[i][0], formats=formats)
+def _draw_share(run, # a run folder, RunResult-like object or dict with history, metrics, config, run_dir and agf (what `train`'s drawing process gets)
+                out, # folder to write into
+                formats, # file formats
+                i: int=0, n: int=1, # this share: the figures i, i + n, i + 2n, ... of the set
+               ) -> list:
+    "Draw and write share `i` of `n` of run's figure set (`_figure_jobs`, costliest first): `[(index in the set, [written Paths])]`. What each process of `plot_run(..., workers=n)` does."
+    r = _load_run(run)
+    try: G = _run_group(r)
+    except Exception: G = None
+    jobs = _figure_jobs(r, G, _run_title(r, G))
+    return [(j, save_figure(jobs[j][1](), Path(out) / jobs[j][0], formats=formats)) for j in range(i, len(jobs), n)]
 
-def _draw(jobs: list, out: Path, formats, workers: int) -> list:
-    "Draw and write every job, in up to `workers` processes forked from this one (on Linux, outside a daemonic process), each taking the next job; the written Paths in job order."
-    global _JOBS
-    n = min(workers, len(jobs))
-    if n < 2 or not sys.platform.startswith('linux') or mp.current_process().daemon:
-        return [p for name, make in jobs for p in save_figure(make(), out / name, formats=formats)]
-    _JOBS = jobs
-    try:
-        with cf.ProcessPoolExecutor(n, mp_context=mp.get_context('fork')) as pool:
-            return [p for ps in pool.map(_draw_job, range(len(jobs)), [out] * len(jobs), [formats] * len(jobs)) for p in ps]
-    finally: _JOBS = []
+def _warm_figures():
+    "Draw a small figure into memory, so that a fresh drawing process has loaded the fonts, the mathtext parser and the PNG encoder before its first figure."
+    fig, ax = _fig_ax(None, (2.5, 2))
+    ax.plot([1, 10, 100], [1, 30, 900], color='C0', label=r'$\rho_{1}$ (1d)'); ax.set_xscale('log'); ax.set_yscale('log')
+    _readable_log(ax, 'x'); _readable_log(ax, 'y'); ax.legend(); ax.set_title(r'power (units of $\|x\|^2$)')
+    with matplotlib.rc_context(_RC): fig.savefig(io.BytesIO(), format='png', dpi=120)
+
+_RUN = None   # the run that processes forked by `plot_run` inherit
+
+def _draw_inherited(out, formats, i: int, n: int) -> list: return _draw_share(_RUN, out, formats, i, n)
 
 def plot_run(run_dir, # a run folder written by `group_agf.train.train`, or its `RunResult` (what `train` draws before `metrics.json` is written)
              out_dir=None, # where to write (default `RUN_DIR/plots`)
              formats=('png',), # file formats: any of png, pdf, svg (a training run writes `output.plot_formats`)
-             workers: int=1, # processes drawing at once (forked, on Linux); `train` uses the free CPUs outside a notebook
+             workers: int=1, # processes drawing at once, each a share of the set (forked from this one, on Linux outside a daemonic process)
             ) -> list:
-    "Write the run's figure set (overview, power, loss, predictions, template, neurons, wmix: whatever the folder supports), each file atomically, and return the list of written Paths. `FileNotFoundError` if `run_dir` has no `history.npz`; `ValueError` without `out_dir` for a result that has no folder."
+    "Write the run's figure set (overview, predictions, wmix, template, loss, power, neurons: whatever the folder supports, in this order), each file atomically, and return the list of written Paths in that order. `FileNotFoundError` if `run_dir` has no `history.npz`; `ValueError` without `out_dir` for a result that has no folder."
+    global _RUN
     r = _load_run(run_dir)
     if out_dir is None and r.run_dir is None: raise ValueError("out_dir is needed for a run that has no folder")
     out = Path(out_dir) if out_dir is not None else Path(r.run_dir) / 'plots'
-    try: G = _run_group(r)
-    except Exception: G = None
-    return _draw(_figure_jobs(r, G, _run_title(r, G)), out, formats, workers)
+    n = int(workers) if sys.platform.startswith('linux') and not mp.current_process().daemon else 1
+    if n < 2: shares = [_draw_share(r, out, formats)]
+    else:
+        _RUN = r
+        try:
+            with cf.ProcessPoolExecutor(n, mp_context=mp.get_context('fork')) as pool:
+                shares = list(pool.map(_draw_inherited, [out] * n, [formats] * n, range(n), [n] * n))
+        finally: _RUN = None
+    return [p for _, ps in sorted(x for sh in shares for x in sh) for p in ps]
 
 
 # %% ../nbs/08_viz.ipynb #5d278454
