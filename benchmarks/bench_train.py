@@ -223,7 +223,7 @@ def main():
             new(); old()                                              # warm caches (group cache, fonts)
             ta, tb, ratio = paired(new, old, a.pairs)
         add('5', 'group-agf train d3 (2000 epochs) with figures', f'{ta:.2f} s', f'{a.baseline}: {tb:.2f} s', f'{ratio:.2f}x',
-            'target <= 4 s wall')
+            'target <= 4 s wall: 0.36x the 11.0 s this command took when the target was set')
     if 6 in rows_wanted:
         with tempfile.TemporaryDirectory() as tmp:
             import yaml
