@@ -170,7 +170,8 @@ def _cmd_plot(args) -> int:
     formats = tuple(f.strip() for f in args.formats.split(',') if f.strip())
     bad = [f for f in formats if f not in ('png', 'pdf', 'svg')]
     if bad or not formats: return _err(f"--formats: {bad[0] if bad else args.formats!r} is not a format; allowed: png, pdf, svg")
-    try: paths = plot_run(args.run_dir, formats=formats)
+    from group_agf.train import available_cpus
+    try: paths = plot_run(args.run_dir, formats=formats, workers=min(available_cpus(), 3))   # the free CPUs draw shares of the set
     except FileNotFoundError as e: return _err(str(e))
     for p in paths: print(p)
     return 0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_viz.ipynb #64b45e6c
 from __future__ import annotations
-import concurrent.futures as cf, functools, io, json, logging, multiprocessing as mp, os, re, sys, tempfile
+import concurrent.futures as cf, functools, io, json, logging, multiprocessing as mp, os, re, sys, tempfile, threading
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np
@@ -917,14 +917,14 @@ def _draw_inherited(out, formats, i: int, n: int) -> list: return _draw_share(_R
 def plot_run(run_dir, # a run folder written by `group_agf.train.train`, or its `RunResult` (what `train` draws before `metrics.json` is written)
              out_dir=None, # where to write (default `RUN_DIR/plots`)
              formats=('png',), # file formats: any of png, pdf, svg (a training run writes `output.plot_formats`)
-             workers: int=1, # processes drawing at once, each a share of the set (forked from this one, on Linux outside a daemonic process)
+             workers: int=1, # processes drawing at once, each a share of the set (forked from this one: on Linux, in a process with no other thread that is not daemonic)
             ) -> list:
     "Write the run's figure set (overview, predictions, wmix, template, loss, power, neurons: whatever the folder supports, in this order), each file atomically, and return the list of written Paths in that order. `FileNotFoundError` if `run_dir` has no `history.npz`; `ValueError` without `out_dir` for a result that has no folder."
     global _RUN
     r = _load_run(run_dir)
     if out_dir is None and r.run_dir is None: raise ValueError("out_dir is needed for a run that has no folder")
     out = Path(out_dir) if out_dir is not None else Path(r.run_dir) / 'plots'
-    n = int(workers) if sys.platform.startswith('linux') and not mp.current_process().daemon else 1
+    n = int(workers) if sys.platform.startswith('linux') and not mp.current_process().daemon and threading.active_count() == 1 else 1
     if n < 2: shares = [_draw_share(r, out, formats)]
     else:
         _RUN = r
