@@ -485,14 +485,13 @@ def _figure_workers(cfgs: list, save: bool, plots) -> int:
     return n if n >= 2 else 0
 
 def _init_figure_worker(parent: int):
-    "Start of the drawing process: Ctrl-C and SIGTERM are its parent's to handle, it dies with its parent, gives way to training, and draws a first figure at once."
+    "Start of the drawing process: Ctrl-C and SIGTERM are its parent's to handle, it dies with its parent, gives way to training, and imports the plotting module at once."
     signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try: ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
     except Exception: pass
     if os.getppid() != parent: os._exit(0)
     os.nice(10); torch.set_num_threads(1)
-    from group_agf.viz import _warm_figures
-    _warm_figures()
+    import group_agf.viz  # noqa: F401  (matplotlib: half a second)
 
 def _plot_run(*args, **kwargs) -> list:
     "`group_agf.viz.plot_run`, imported in the process that runs it."
@@ -506,7 +505,7 @@ class _FigureWorkers:
         if self.n >= 2:
             try:
                 self.pool = cf.ProcessPoolExecutor(1, mp_context=mp.get_context('fork'), initializer=_init_figure_worker, initargs=(os.getpid(),))
-                self.pool.submit(int)   # forks it now, to warm up while the model trains
+                self.pool.submit(int)   # forks it now, to import matplotlib while the model trains
             except Exception: self.pool = None
         return self
     def __exit__(self, *exc):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_viz.ipynb #64b45e6c
 from __future__ import annotations
-import concurrent.futures as cf, functools, io, json, logging, multiprocessing as mp, os, re, sys, tempfile, threading
+import concurrent.futures as cf, functools, json, logging, multiprocessing as mp, os, re, sys, tempfile, threading
 from pathlib import Path
 from types import SimpleNamespace
 import numpy as np
@@ -902,13 +902,6 @@ def _draw_share(run, # a run folder, RunResult-like object or dict with history,
     except Exception: G = None
     jobs = _figure_jobs(r, G, _run_title(r, G))
     return [(j, save_figure(jobs[j][1](), Path(out) / jobs[j][0], formats=formats)) for j in range(i, len(jobs), n)]
-
-def _warm_figures():
-    "Draw a small figure into memory, so that a fresh drawing process has loaded the fonts, the mathtext parser and the PNG encoder before its first figure."
-    fig, ax = _fig_ax(None, (2.5, 2))
-    ax.plot([1, 10, 100], [1, 30, 900], color='C0', label=r'$\rho_{1}$ (1d)'); ax.set_xscale('log'); ax.set_yscale('log')
-    _readable_log(ax, 'x'); _readable_log(ax, 'y'); ax.legend(); ax.set_title(r'power (units of $\|x\|^2$)')
-    with matplotlib.rc_context(_RC): fig.savefig(io.BytesIO(), format='png', dpi=120)
 
 _RUN = None   # the run that processes forked by `plot_run` inherit
 
