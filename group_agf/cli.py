@@ -291,8 +291,8 @@ def main(argv=None) -> int:
 
 def console_main():
     """The `group-agf` command: `main` on the command line, then exit with its code.
-    Once `main` has returned (every file written, atomically) it flushes standard output and error, runs the `atexit`
-    handlers and leaves by `os._exit`, skipping the interpreter's teardown of torch (about half a second, a tenth of a
+    Once `main` has returned (every file written, atomically) it runs the `atexit` handlers, flushes standard output and
+    error and leaves by `os._exit`, skipping the interpreter's teardown of torch (about half a second, a tenth of a
     short `train`); a normal exit when another thread still runs or `main` raised."""
     code = main()
     if threading.active_count() == 1:
