@@ -1,5 +1,5 @@
 # group_agf: one-command setup, main job, tests and docs.
-# `make run`  : install what is missing, then train the d3 preset and print theory vs observed plateaus.
+# `make run`  : install what is missing, then train paper-d5 in gradient flow with AGF and print theory, GD and AGF side by side.
 # `make test` : install what is missing, check notebooks/library sync, run nbdev_test and pytest.
 # `make docs` : build the documentation site into _docs/ (`make docs-full` first stores full-run outputs).
 # `make lab`  : open the notebooks in JupyterLab.
@@ -24,7 +24,7 @@ $(STAMP): settings.ini setup.py
 	@touch $(STAMP)
 
 run: setup
-	$(VENV)/bin/group-agf train d3 --out runs
+	$(VENV)/bin/group-agf train paper-d5 --agf --out runs
 
 sync-check: setup
 	@snap() { find group_agf nbs -type f \( -name '*.py' -o -name '*.ipynb' \) -not -path '*/.ipynb_checkpoints/*' -print0 | sort -z | xargs -0 sha1sum; }; \

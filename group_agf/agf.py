@@ -11,7 +11,8 @@ import torch
 from scipy.linalg import solve_triangular
 from .groups import FiniteGroup, short_irrep_name
 from .data import make_dataset, resolve_device
-from .power import output_power, power_spectrum, plateau_levels, LEVEL_TOL, ZERO_FLOOR
+from .power import output_power, power_spectrum, plateau_levels
+from .analysis import LEVEL_TOL, ZERO_FLOOR, LEARNED_FRACTION, jump_steps
 
 # %% auto #0
 __all__ = ['AGF_MODELS', 'AGF_OPTIMIZERS', 'agf_neurons', 'utility', 'cost_phase', 'AGFResult', 'simulate_agf']
@@ -225,9 +226,7 @@ def _summarise(G, template, k, L0, steps, losses, fracs, has, learned_fraction, 
     at = {int(i): int(np.flatnonzero(fr[:, i] >= learned_fraction)[0]) for i in np.flatnonzero(has) if len(fr) and (fr[:, i] >= learned_fraction).any()}
     irreps = sorted(at, key=lambda i: (at[i], -fr[at[i], i]))
     levels = [float(v) for v in plateau_levels(G, template, k)]
-    below = lambda thr: np.flatnonzero(np.asarray(losses) < thr)
-    jumps = [(lambda b: float(steps[b[0]]) if len(b) else None)(below(math.sqrt(levels[j] * max(levels[j + 1], ZERO_FLOOR * levels[j]))))
-             for j in range(len(levels) - 1)]
+    jumps = [None if v is None else float(v) for v in jump_steps(np.asarray(steps, dtype=np.float64), np.asarray(losses, dtype=np.float64), levels)]
     return dict(plateaus=_agf_levels(levels, losses, steps, L0, level_tol, ZERO_FLOOR, 1 + min_stay), jump_steps=jumps,
                 irreps=irreps, irrep_labels=[lab[i] for i in irreps], learning_steps=[float(steps[at[i]]) for i in irreps],
                 labels=labels, label_names=[lab[i] for i in labels])
@@ -251,7 +250,7 @@ def simulate_agf(G: FiniteGroup, # the group
                  discrete: bool=False, # per-neuron SGD: grow norms by one GD step's factor, not by the flow (matters when lr x D x utility is not small)
                  cost_max_iter: int=1500, # L-BFGS iterations per cost phase at most
                  max_phase_steps: int=100_000, # integration steps per utility phase at most (then `stalled`)
-                 learned_fraction: float=0.5, # an irrep is learned when the output power reaches this fraction of the template's
+                 learned_fraction: float=LEARNED_FRACTION, # an irrep is learned when the output power reaches this fraction of the template's
                  level_tol: float=LEVEL_TOL, # a staircase value within this relative distance of a predicted level is near it
                  min_stay: float=0.02, # ... and counts if it lasts at least this fraction of the elapsed time
                 ) -> AGFResult:

@@ -68,12 +68,15 @@ def _parser(presets: dict=None, # preset name -> description, listed in `train -
                                     "k = 2..5) or width (C_p one-hot, width by k, with the width boundaries).",
                         epilog="examples:\n  group-agf reproduce staircase --epochs-scale 0.1 --out quick\n  group-agf reproduce width --size full",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    pr.add_argument('what', choices=['staircase', 'order', 'width'], help='which result')
+    pr.add_argument('what', choices=['staircase', 'order', 'width', 'halving'], help='which result (halving: is --preset in the gradient-flow regime?)')
     pr.add_argument('--epochs-scale', type=float, default=1.0, metavar='F', help='factor on every run length (default 1)')
     pr.add_argument('--out', metavar='DIR', help='output folder (default: reproduce/WHAT); finished runs found there are reused')
     pr.add_argument('--device', help='auto | cpu | cuda | cuda:N')
     pr.add_argument('--size', choices=['cpu', 'full'], default='cpu', help="width: the grid ('cpu' about 3 minutes on 2 CPU cores, 'full' for a GPU)")
     pr.add_argument('--workers', type=int, help='width: sweep workers')
+    pr.add_argument('--seeds', type=int, default=3, metavar='N', help='staircase: seeds per group, trained as one pack (default 3)')
+    pr.add_argument('--no-agf', action='store_true', help='staircase: do not simulate AGF (the prediction of the jump times)')
+    pr.add_argument('--preset', metavar='NAME', help='halving: the preset to train at its lr and at half of it')
     pr.add_argument('--no-reuse', action='store_true', help='train every run again')
     for name, hlp in [('sweep', 'run a sweep of configs and seeds (group-agf sweep --help)'), ('summarize', 'summarise a sweep folder (group-agf summarize --help)')]:
         sp = sub.add_parser(name, help=hlp, add_help=False)
@@ -125,7 +128,7 @@ def _g(v) -> str: return '-' if v is None else f'{v:.4g}'
 def _cmd_train(args) -> int:
     import signal
     from group_agf.train import train, ConfigError, TrainingInterrupted
-    from group_agf.power import plateau_table
+    from group_agf.analysis import plateau_table
     if (args.config is None) == (args.resume is None): return _err('give a preset or YAML config, or --resume RUN_DIR (not both)')
     try:
         if args.resume is not None:
@@ -182,18 +185,25 @@ def _cmd_reproduce(args) -> int:
     from group_agf.train import ConfigError
     out = args.out or f'reproduce/{args.what}'
     try:
-        if args.what == 'staircase': res = R.reproduce_staircase(out, args.epochs_scale, not args.no_reuse, args.device)
+        if args.what == 'staircase': res = R.reproduce_staircase(out, args.epochs_scale, not args.no_reuse, args.device, seeds=args.seeds, agf=not args.no_agf)
+        elif args.what == 'halving':
+            if not args.preset: return _err('reproduce halving needs --preset NAME (e.g. --preset paper-d5)')
+            res = R.lr_halving(args.preset, out, args.epochs_scale, not args.no_reuse, args.device)
         elif args.what == 'order': res = R.reproduce_order(out, epochs_scale=args.epochs_scale, reuse=not args.no_reuse, device=args.device)
         else: res = R.reproduce_width(out, args.size, args.epochs_scale, args.workers)
     except ConfigError as e: return _err(str(e))
     with pd.option_context('display.max_rows', 200, 'display.width', 200, 'display.float_format', '{:.4g}'.format):
         print(res.table.to_string(index=False))
     print(f"\n{args.what}: {res.wall_time_s:.0f} s; files: " + ', '.join(str(f) for f in res.files))
-    bad = [n for n, r in res.runs.items() if r.status not in ('complete', 'stopped_early')]
+    if args.what == 'halving':
+        print(f"halving check: {'passed' if res.ok else 'FAILED'}: every drop must move by less than {R.HALVING_TOL:.0%} in epoch x lr, "
+              "and both runs must be in gradient flow (" + ', '.join(f"{k}: {(r.metrics.get('observed') or {}).get('regime', {}).get('verdict')}" for k, r in res.runs.items()) + ')')
+    flat = [(f'{n} seed {s}' if isinstance(rs, (list, tuple)) else n, r) for n, rs in res.runs.items() for s, r in enumerate(rs if isinstance(rs, (list, tuple)) else [rs])]
+    bad = [n for n, r in flat if r.status not in ('complete', 'stopped_early')]
     if bad:
-        print(f"group-agf: {len(bad)} run{'s' if len(bad) > 1 else ''} did not finish as expected: " + ', '.join(f'{n} ({res.runs[n].status})' for n in bad), file=sys.stderr)
+        print(f"group-agf: {len(bad)} run{'s' if len(bad) > 1 else ''} did not finish as expected: " + ', '.join(f'{n} ({dict(flat)[n].status})' for n in bad), file=sys.stderr)
         return 1
-    return 0
+    return 0 if res.ok is not False else 1
 
 def _cmd_convert(args) -> int:
     from group_agf.legacy import convert

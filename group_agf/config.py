@@ -355,26 +355,31 @@ def _resolve_device(name: str, check: bool=False) -> torch.device:
 
 # %% ../nbs/06a_config.ipynb #55e73538
 PRESETS = {
-    'c10': ("C_10, k=3, one-hot template, SequentialMLP (width 300), per-neuron SGD", {
+    'c10': ("C_10, k=3, one-hot template, SequentialMLP (width 300), per-neuron SGD; the original's clip 0.1 scales every step: normalised steps, not the gradient-flow regime", {
         'data': {'group': 'C10', 'k': 3, 'template': {'type': 'onehot'}},
         'model': {'type': 'SequentialMLP', 'hidden_dim': 300, 'init_scale': 1e-2},
         'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'c4x4': ("C_4 x C_4, k=3, one random Fourier mode, SequentialMLP (width 480), per-neuron SGD", {
+    'c4x4': ("C_4 x C_4, k=3, one random Fourier mode, SequentialMLP (width 480), per-neuron SGD; the original's clip 0.1 scales every step: normalised steps, not the gradient-flow regime", {
         'data': {'group': 'C4xC4', 'k': 3, 'template': {'type': 'fourier', 'n_modes': 1}},
         'model': {'type': 'SequentialMLP', 'hidden_dim': 480, 'init_scale': 1e-2},
         'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'd3': ("D_3, k=2, powers [0, 30, 3000], square TwoLayerNet (width 180), all 36 pairs: staircase 505 -> 5 -> 0", {
+    'd3': ("D_3, k=2, powers [0, 30, 3000], square TwoLayerNet (width 180), all 36 pairs: staircase 505 -> 5 -> 0; the original's clip 0.1 scales every step: normalised steps, not the gradient-flow regime (d3-gf is)", {
         'data': {'group': 'D3', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 30.0, 3000.0]}},
         'model': {'type': 'TwoLayerNet', 'hidden_dim': 180, 'init_scale': 1e-3, 'nonlinearity': 'square'},
         'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 20000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'octahedral': ("O (24 rotations of the cube), k=2, powers [0, 0, 0, 300, 500], square TwoLayerNet (width 1200)", {
+    'octahedral': ("O (24 rotations of the cube), k=2, powers [0, 0, 0, 300, 500], square TwoLayerNet (width 1200); the original's clip 0.1 scales every step: normalised steps, not the gradient-flow regime", {
         'data': {'group': 'O', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 0.0, 0.0, 300.0, 500.0]}},
         'model': {'type': 'TwoLayerNet', 'hidden_dim': 1200, 'init_scale': 1e-3, 'nonlinearity': 'square'},
         'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
-    'a5': ("A_5 (icosahedral rotations), k=2, powers [0, 1300, 0, 2000, 0], square TwoLayerNet (width 1200); the second drop comes near epoch 1400: --set training.epochs=3000 for the whole staircase", {
+    'a5': ("A_5 (icosahedral rotations), k=2, powers [0, 1300, 0, 2000, 0], square TwoLayerNet (width 1200); the second drop comes near epoch 1400: --set training.epochs=3000 for the whole staircase; the original's clip 0.1 scales every step: normalised steps, not the gradient-flow regime", {
         'data': {'group': 'A5', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 1300.0, 0.0, 2000.0, 0.0]}},
         'model': {'type': 'TwoLayerNet', 'hidden_dim': 1200, 'init_scale': 1e-3, 'nonlinearity': 'square'},
         'training': {'optimizer': 'per_neuron', 'lr': 0.001, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
+    # the d3 staircase in the theory's regime: no clip, an lr at which halving it leaves the drops in place (epoch x lr)
+    'd3-gf': ("D_3, k=2, powers [0, 30, 3000], square TwoLayerNet (width 180), unclipped at lr 2e-5: the d3 staircase 505 -> 5 -> 0 in the gradient-flow regime; 12000 full-batch epochs, 3 s on one CPU core", {
+        'data': {'group': 'D3', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 30.0, 3000.0]}},
+        'model': {'type': 'TwoLayerNet', 'hidden_dim': 180, 'init_scale': 1e-2, 'nonlinearity': 'square'},
+        'training': {'optimizer': 'per_neuron', 'lr': 2e-5, 'epochs': 12000, 'batch_size': None}}),
     # the paper's staircase across five groups (Figure 1): k=2, square TwoLayerNet, per-neuron SGD, full batch over all |G|^2 pairs
     'paper-c11': ("paper, C_11: Fourier magnitudes 12.5, 10, 7.5, 5, 2.5 at f=1..5, zero phase; plateaus 5.682, 3.099, 1.446, 0.5165, 0.1033, 0; 50000 full-batch epochs, 13 s on one CPU core", {
         'data': {'group': 'C11', 'k': 2, 'template': {'type': 'fourier', 'frequencies': [1, 2, 3, 4, 5], 'magnitudes': [12.5, 10.0, 7.5, 5.0, 2.5], 'phases': 0}},
@@ -384,10 +389,10 @@ PRESETS = {
         'data': {'group': 'C5xC5', 'k': 2, 'template': {'type': 'fourier', 'frequencies': [[1, 0], [0, 1], [1, 1], [2, 0], [0, 2]], 'magnitudes': [12.0, 10.0, 8.0, 6.0, 4.0], 'phases': 0}},
         'model': {'type': 'TwoLayerNet', 'hidden_dim': 200, 'init_scale': 1e-4, 'nonlinearity': 'square'},
         'training': {'optimizer': 'per_neuron', 'lr': 0.03, 'epochs': 80000, 'batch_size': None}}),
-    'paper-d5': ("paper, D_5: powers 3000 (sign), 2000 (irrep_1,1), 1000 (irrep_1,2); plateaus 600, 300, 100, 0; 10000 full-batch epochs, 4 s on one CPU core", {
+    'paper-d5': ("paper, D_5: powers 3000 (sign), 2000 (irrep_1,1), 1000 (irrep_1,2); plateaus 600, 300, 100, 0; unclipped at lr 3e-6 (gradient flow: halving it moves the drops by under 4%), 25000 full-batch epochs, 10 s on one CPU core (AGF 6 s)", {
         'data': {'group': 'D5', 'k': 2, 'template': {'type': 'powers', 'powers': {'irrep_1,0': 3000.0, 'irrep_1,1': 2000.0, 'irrep_1,2': 1000.0}}},
         'model': {'type': 'TwoLayerNet', 'hidden_dim': 300, 'init_scale': 1e-4, 'nonlinearity': 'square'},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.006, 'epochs': 10000, 'batch_size': None, 'grad_clip': 0.1}}),
+        'training': {'optimizer': 'per_neuron', 'lr': 3e-6, 'epochs': 25000, 'batch_size': None}}),
     'paper-o': ("paper, O: powers 400, 100, 900, 1000 on irrep_1, irrep_-1, irrep_2, irrep_3 (dims 3, 3, 2, 1); plateaus 100, 58.33, 20.83, 4.167, 0; 60000 full-batch epochs, 4 min on one CPU core", {
         'data': {'group': 'O', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 400.0, 100.0, 900.0, 1000.0]}},
         'model': {'type': 'TwoLayerNet', 'hidden_dim': 1200, 'init_scale': 1e-3, 'nonlinearity': 'square'},

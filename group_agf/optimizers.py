@@ -108,7 +108,7 @@ class PerNeuronSGD(LeanOptimizer):
         return c[key][1]
 
     def _scales(self, g, grad_scale=None):
-        "Per-parameter step multipliers of group `g` (broadcastable to each parameter; None means 1), the learning rate and `grad_scale` (one factor per replica, or a scalar) included."
+        "Per-parameter step multipliers of group `g` (broadcastable to each parameter; None means 1): the unit scales times `grad_scale` (a scalar tensor or one factor per replica) and, when it is a tensor (one per replica), the learning rate; a float learning rate is left to `update`."
         lr, e, params, R = g['lr'], g['exponent'], g['params'], self.n_replicas is not None
         lr_t = torch.is_tensor(lr)
         if e == 0:
@@ -154,7 +154,10 @@ class PerNeuronSGD(LeanOptimizer):
 
     @torch.no_grad()
     def update(self, grad_scale=None):
-        "The step itself, without torch's optimizer hooks and profiler wrapper around `step` (the training loop's hot path); `grad_scale` (a scalar or one factor per replica, e.g. from `clip_coef`) multiplies every gradient first, folded into the step when `can_scale_grads()`."
+        "The step itself, without torch's optimizer hooks and profiler wrapper around `step` (the training loop's hot path); `grad_scale` (a number, a scalar tensor or one factor per replica, e.g. from `clip_coef`) multiplies every gradient first: folded into the step when `can_scale_grads()`, else applied to the gradients in place."
+        if grad_scale is not None and not torch.is_tensor(grad_scale):   # a Python number: a scalar tensor like the parameters
+            p0 = self.param_groups[0]['params'][0]
+            grad_scale = torch.tensor(float(grad_scale), dtype=p0.dtype, device=p0.device)
         if grad_scale is not None and not self.can_scale_grads():
             for g in self.param_groups:
                 for p in g['params']:
@@ -162,7 +165,7 @@ class PerNeuronSGD(LeanOptimizer):
             grad_scale = None
         for g in self.param_groups:
             lr, mu, wd = g['lr'], g['momentum'], g['weight_decay']
-            alpha = -1.0 if torch.is_tensor(lr) or grad_scale is not None else -lr   # lr is folded into the scales
+            alpha = -1.0 if torch.is_tensor(lr) else -lr   # a per-replica lr is folded into the scales, a float one is applied here
             for p, s in zip(g['params'], self._scales(g, grad_scale)):
                 if p.grad is None: continue
                 d = p.grad if wd == 0 else p.grad.add(p, alpha=wd)

@@ -15,27 +15,52 @@ from .config import Config, ConfigError, load_config, config_hash, PRESETS
 from .train import train, train_many, load_run, RunResult
 
 # %% auto #0
-__all__ = ['STAIRCASE', 'WIDTH_GRIDS', 'run_or_reuse', 'scaled', 'staircase_table', 'Reproduction', 'reproduce_staircase',
-           'order_config', 'order_table', 'reproduce_order', 'width_spec', 'reproduce_width']
+__all__ = ['STAIRCASE', 'HALVING_TOL', 'WIDTH_GRIDS', 'runs_or_reuse', 'run_or_reuse', 'scaled', 'staircase_table',
+           'Reproduction', 'reproduce_staircase', 'halving_table', 'lr_halving', 'order_config', 'order_table',
+           'reproduce_order', 'width_spec', 'reproduce_width']
 
 # %% ../nbs/09b_reproduce.ipynb #3163279c
+def _reusable(cfg: Config, rd: Path) -> Optional[str]:
+    "'finished' or 'resumable' when `rd` holds a run of `cfg` (same config hash), else None."
+    if not ((rd / 'metrics.json').exists() or (rd / 'resume.pt').exists()) or not (rd / 'config.yaml').exists(): return None
+    try: same = config_hash(load_config(rd / 'config.yaml')) == config_hash(cfg)
+    except ConfigError: return None
+    if not same: return None
+    if not (rd / 'INCOMPLETE').exists() and (rd / 'metrics.json').exists(): return 'finished'
+    return 'resumable' if (rd / 'resume.pt').exists() else None
+
+def runs_or_reuse(cfgs: list, # the runs' configs
+                  run_dirs: list, # one folder per config
+                  reuse: bool=True, # reuse finished runs with the same config, resume unfinished ones
+                  device=None, # overrides `training.device`
+                  progress: bool=True, # show progress bars
+                  agf: bool=False, # simulate AGF next to every run trained here (`train_many(agf=True)`)
+                 ) -> list:
+    "The `RunResult`s of `cfgs` in `run_dirs`: each reused (finished, same config hash) or resumed (unfinished with `resume.pt`), and the rest trained afresh together (`train_many` packs the ones that differ only in seed, lr, init or width)."
+    out, fresh = [None] * len(cfgs), []
+    for i, (c, rd) in enumerate(zip(cfgs, map(Path, run_dirs))):
+        state = _reusable(c, rd) if reuse else None
+        if state == 'finished': out[i] = load_run(rd); continue
+        if state == 'resumable':
+            try: out[i] = train(resume=rd, device=device, progress=progress); continue
+            except ConfigError: pass
+        if rd.exists(): shutil.rmtree(rd)
+        fresh.append(i)
+    if fresh:
+        for i, res in zip(fresh, train_many([cfgs[i] for i in fresh], run_dirs=[Path(run_dirs[i]) for i in fresh], device=device,
+                                            progress=progress, agf=agf)):
+            out[i] = res
+    return out
+
 def run_or_reuse(cfg: Config, # the run's config
                  run_dir, # its folder
                  reuse: bool=True, # reuse a finished run with the same config, resume an unfinished one
                  device=None, # overrides `training.device`
                  progress: bool=True, # show a progress bar
+                 agf: bool=False, # simulate AGF next to a run trained here
                 ) -> RunResult:
     "The `RunResult` of `cfg` in `run_dir`: reused (finished, same config hash), resumed (unfinished with `resume.pt`) or trained afresh into it."
-    rd = Path(run_dir)
-    if reuse and (rd / 'metrics.json').exists() and (rd / 'config.yaml').exists():
-        try: same = config_hash(load_config(rd / 'config.yaml')) == config_hash(cfg)
-        except ConfigError: same = False
-        if same and not (rd / 'INCOMPLETE').exists(): return load_run(rd)
-        if same and (rd / 'resume.pt').exists():
-            try: return train(resume=rd, device=device, progress=progress)
-            except ConfigError: pass
-    if rd.exists(): shutil.rmtree(rd)
-    return train(cfg, run_dir=rd, device=device, progress=progress)
+    return runs_or_reuse([cfg], [run_dir], reuse, device, progress, agf)[0]
 
 def scaled(name: str, # a preset name (or anything `load_config` takes)
            epochs_scale: float=1.0, # factor on the preset's epochs (online: steps)
@@ -56,37 +81,62 @@ def _obs(ob: dict, key: str, j: int):
     v = ob.get(key) or []
     return v[j] if j < len(v) else None
 
-def staircase_table(runs: dict, # preset name -> `RunResult` (or anything with `.metrics`)
+def _stats(vals) -> tuple:
+    "median, min, max of the known values (NaN when none)."
+    v = np.array([x for x in vals if x is not None and np.isfinite(x)], dtype=np.float64)
+    return (float(np.median(v)), float(v.min()), float(v.max())) if len(v) else (np.nan, np.nan, np.nan)
+
+def _metrics_of(r) -> dict: return r.metrics if hasattr(r, 'metrics') else r
+
+def _preset_rows(name: str, ms: list) -> list:
+    "The rows of one preset from the metrics of its seeds (the first seed's theory)."
+    th = ms[0]['theory']
+    obs = [m.get('observed') or {} for m in ms]
+    tim = [m.get('timing') for m in ms]
+    labels = th.get('irrep_labels') or ['ρ' + short_irrep_name(n) for n in th['irrep_names']]
+    crit = th.get('criterion_ratios') or th['relative_jump_times']
+    regimes = sorted({(o.get('regime') or {}).get('verdict') or '-' for o in obs})
+    base = dict(preset=name, group=th['group'], seeds=len(ms), regime=','.join(regimes))
+    lvl = lambda j: _stats([_obs(o, 'plateaus', j) for o in obs])[0]
+    def row(irrep, dim, power, j, **kw):
+        pred, ob = th['plateaus'][j], lvl(j)
+        return dict(base, irrep=irrep, dim=dim, power=power, predicted_order=j, predicted_level=pred, observed_level=ob,
+                    level_error=(ob / pred - 1) if (np.isfinite(ob) and pred) else np.nan, **kw)
+    nanrow = dict(observed_order=0, onset_step=np.nan, jump_step=np.nan, agf_jump_step=np.nan, gd_over_agf=np.nan,
+                  observed_ratio=np.nan, observed_ratio_min=np.nan, observed_ratio_max=np.nan, agf_ratio=np.nan,
+                  criterion_ratio_heuristic=np.nan, learning_step=np.nan)
+    rows = [row('start', np.nan, np.nan, 0, **nanrow)]
+    o0 = list(obs[0].get('order') or [])
+    for j, i in enumerate(th['order']):
+        r_obs = _stats([_obs(o, 'relative_jump_times', j) for o in obs])
+        agf_j = [t['agf']['jump_steps'][j] if t else None for t in tim]
+        agf_r = [(t['agf']['jump_steps'][j] / t['agf']['jump_steps'][0]) if t and t['agf']['jump_steps'][j] and t['agf']['jump_steps'][0] else None for t in tim]
+        rows.append(row(labels[i], th['irrep_dims'][i], th['powers'][i], j + 1,
+                        observed_order=o0.index(i) + 1 if i in o0 else np.nan,
+                        onset_step=_stats([_obs(o, 'onset_steps', j) for o in obs])[0], jump_step=_stats([_obs(o, 'jump_steps', j) for o in obs])[0],
+                        agf_jump_step=_stats(agf_j)[0], gd_over_agf=_stats([t['ratio']['crossing'][j] if t else None for t in tim])[0],
+                        observed_ratio=r_obs[0], observed_ratio_min=r_obs[1], observed_ratio_max=r_obs[2], agf_ratio=_stats(agf_r)[0],
+                        criterion_ratio_heuristic=crit[j], learning_step=_stats([_obs(o, 'learning_steps', j) for o in obs])[0]))
+    return rows
+
+def staircase_table(runs: dict, # preset name -> `RunResult` or list of `RunResult`s (one per seed), or their metrics dicts
                    ) -> pd.DataFrame:
-    "One row per group and irrep, in the predicted order, after a `start` row per group: predicted and observed level after the irrep (MSELoss units), their relative difference, predicted and observed position in the order, the criterion's and the observed jump-time ratio, the jump step and the half-power learning step. Unreached values are NaN."
+    "One row per group and irrep, in the predicted order, after a `start` row per group: the number of seeds and their regimes, predicted and observed level after the irrep (median over seeds, MSELoss units) and their relative difference, predicted and observed position in the order (first seed), the medians over seeds of the onset, crossing (jump) and half-power (learning) epochs and of AGF's crossing, GD's crossing over AGF's, GD's jump-time ratio to the first drop (median, min, max), AGF's ratio, and the criterion's ratio (a heuristic). Unreached or unknown values are NaN."
     rows = []
-    for name, r in runs.items():
-        m = r.metrics if hasattr(r, 'metrics') else r
-        th, ob = m['theory'], m.get('observed') or {}
-        labels = th.get('irrep_labels') or ['ρ' + short_irrep_name(n) for n in th['irrep_names']]
-        obs_order = list(ob.get('order') or [])
-        def row(irrep, dim, power, j, pred, obs, **kw):
-            err = (obs / pred - 1) if (obs is not None and pred) else np.nan
-            return dict(preset=name, group=th['group'], irrep=irrep, dim=dim, power=power, predicted_order=j,
-                        predicted_level=pred, observed_level=np.nan if obs is None else obs, level_error=err, **kw)
-        rows.append(row('start', np.nan, np.nan, 0, th['plateaus'][0], _obs(ob, 'plateaus', 0), observed_order=0,
-                        criterion_ratio=np.nan, observed_ratio=np.nan, jump_step=np.nan, learning_step=np.nan))
-        for j, i in enumerate(th['order']):
-            nan = lambda v: np.nan if v is None else v
-            rows.append(row(labels[i], th['irrep_dims'][i], th['powers'][i], j + 1, th['plateaus'][j + 1], _obs(ob, 'plateaus', j + 1),
-                            observed_order=obs_order.index(i) + 1 if i in obs_order else np.nan,
-                            criterion_ratio=th['relative_jump_times'][j], observed_ratio=nan(_obs(ob, 'relative_jump_times', j)),
-                            jump_step=nan(_obs(ob, 'jump_steps', j)), learning_step=nan(_obs(ob, 'learning_steps', j))))
+    for name, rs in runs.items():
+        rs = rs if isinstance(rs, (list, tuple)) else [rs]
+        rows += _preset_rows(name, [_metrics_of(r) for r in rs])
     return pd.DataFrame(rows)
 
 @dataclass
 class Reproduction:
-    "What a `reproduce_*` function returns: its folder, the runs (name -> `RunResult`), the table and the files it wrote."
+    "What a `reproduce_*` function returns: its folder, the runs (name -> `RunResult`, or a list of them, one per seed), the table and the files it wrote."
     out_dir: Path
     runs: dict = field(repr=False)
     table: pd.DataFrame = field(repr=False)
     files: list
     wall_time_s: float
+    ok: Optional[bool] = None  # `lr_halving`: whether the preset passed the halving check
 
 def _write_table(df: pd.DataFrame, path: Path) -> Path:
     return atomic_write(path, lambda t: df.to_csv(t, index=False, float_format='%.6g'))
@@ -97,13 +147,17 @@ def reproduce_staircase(out_dir='reproduce/staircase', # folder of the runs, the
                         device=None, # overrides `training.device`
                         progress: bool=True, # progress bars
                         presets=STAIRCASE, # the presets, one column each
+                        seeds: int=3, # seeds per preset (`training.seed` 0, 1, ...), trained as one pack
+                        agf: bool=True, # simulate AGF from every seed's initial weights (the prediction of the jump times)
                        ) -> Reproduction:
-    "Train (or reuse) the paper's five staircase runs into `out_dir/runs/<preset>/` and write `staircase.png`, `staircase.pdf` (output power per irrep above, loss with the predicted plateaus below, one column per group) and `staircase.csv` (`staircase_table`). `ConfigError` for a bad preset or factor."
+    "Train (or reuse) the paper's staircase runs into `out_dir/runs/<preset>/seed<s>/` and write `staircase.png`, `staircase.pdf` (output power per irrep of the first seed above, the loss of every seed with the predicted plateaus below, one column per group) and `staircase.csv` (`staircase_table`). `ConfigError` for a bad preset, factor or number of seeds."
     from group_agf.viz import plot_staircase, save_figure
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1: raise ConfigError(f"seeds must be a positive integer, got {seeds!r}")
     out, t0 = Path(out_dir), time.perf_counter()
-    cfgs = {p: scaled(p, epochs_scale, ['output.plots=false']) for p in presets}      # every config checked first
-    runs = {p: run_or_reuse(c, out / 'runs' / p, reuse, device, progress) for p, c in cfgs.items()}
-    fig = plot_staircase([r.run_dir for r in runs.values()], titles=[_column_title(r) for r in runs.values()])
+    cfgs = {p: [scaled(p, epochs_scale, ['output.plots=false', f'training.seed={s}']) for s in range(seeds)] for p in presets}   # every config checked first
+    runs = {p: runs_or_reuse(cs, [out / 'runs' / p / f'seed{s}' for s in range(seeds)], reuse, device, progress, agf) for p, cs in cfgs.items()}
+    fig = plot_staircase([rs[0].run_dir for rs in runs.values()], titles=[_column_title(rs[0]) for rs in runs.values()],
+                         seeds=[[r.run_dir for r in rs[1:]] for rs in runs.values()])
     files = save_figure(fig, out / 'staircase', formats=('png', 'pdf'))
     table = staircase_table(runs)
     files.append(_write_table(table, out / 'staircase.csv'))
@@ -113,6 +167,44 @@ def _column_title(r) -> str:
     G = get_group(r.config.data.group)
     name = {'C5xC5': 'C₅×C₅', 'C11': 'C₁₁', 'D5': 'D₅', 'A5': 'A₅'}.get(G.name, G.name)
     return f"{name}  (|G| = {G.order})"
+
+# %% ../nbs/09b_reproduce.ipynb #halv0002
+HALVING_TOL = 0.05  # a preset is in gradient flow when halving its lr moves every drop (in epoch x lr) by less than this
+
+def halving_table(full: RunResult, # the run at the preset's lr
+                  half: RunResult, # the run at half of it (same initial weights)
+                 ) -> pd.DataFrame:
+    "One row per drop of the predicted order: the onset and crossing in gradient-flow time (epoch x lr) of both runs and their relative change (half against full); NaN where a run has no such drop."
+    th, lr_f, lr_h = full.metrics['theory'], full.config.training.lr, half.config.training.lr
+    of, oh = full.metrics.get('observed') or {}, half.metrics.get('observed') or {}
+    labels = th.get('irrep_labels') or ['ρ' + short_irrep_name(n) for n in th['irrep_names']]
+    t = lambda ob, key, j, lr: np.nan if _obs(ob, key, j) is None else _obs(ob, key, j) * lr
+    rows = []
+    for j, i in enumerate(th['order']):
+        r = dict(drop=j + 1, irrep=labels[i], level=th['plateaus'][j + 1])
+        for key, col in (('onset_steps', 'onset'), ('jump_steps', 'crossing')):
+            a, b = t(of, key, j, lr_f), t(oh, key, j, lr_h)
+            r.update({f'{col}_time': a, f'{col}_time_half_lr': b, f'{col}_change': b / a - 1 if a and np.isfinite(a) and np.isfinite(b) else np.nan})
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+def lr_halving(name: str, # a preset (or anything `load_config` takes)
+               out_dir='reproduce/halving', # folder of the two runs and `halving.csv`
+               epochs_scale: float=1.0, # factor on the preset's epochs
+               reuse: bool=True, # reuse finished runs with the same config
+               device=None, # overrides `training.device`
+               progress: bool=True, # progress bars
+              ) -> Reproduction:
+    "Train `name` at its learning rate and at half of it (one pack, twice its epochs each) into `out_dir/<name>/lr` and `.../lr_half`, and write `halving.csv` (`halving_table`); the `Reproduction`'s `ok` is True when every drop of both runs moved by less than `HALVING_TOL` and both are in gradient flow. `ConfigError` for a bad preset or factor."
+    base = scaled(name, epochs_scale, ['output.plots=false'])
+    t0, out, E, lr = time.perf_counter(), Path(out_dir) / str(getattr(name, 'name', name)), 2 * base.training.epochs, base.training.lr
+    cfgs = [load_config(base, [f'training.epochs={E}']), load_config(base, [f'training.epochs={E}', f'training.lr={lr / 2}'])]
+    full, half = runs_or_reuse(cfgs, [out / 'lr', out / 'lr_half'], reuse, device, progress)
+    table = halving_table(full, half)
+    ch = table[['onset_change', 'crossing_change']].to_numpy(dtype=float)
+    verdicts = [(r.metrics.get('observed') or {}).get('regime', {}).get('verdict') for r in (full, half)]
+    return Reproduction(out, {'lr': full, 'lr_half': half}, table, [_write_table(table, out / 'halving.csv')], time.perf_counter() - t0,
+                        ok=bool(np.isfinite(ch).all() and (np.abs(ch) < HALVING_TOL).all() and verdicts == ['gradient_flow'] * 2))
 
 # %% ../nbs/09b_reproduce.ipynb #335d75c3
 def order_config(k: int, # sequence length, 2..5

@@ -15,6 +15,7 @@ import yaml
 from .groups import atomic_write
 from .config import parse_yaml, read_yaml
 from .train import Config, ConfigError, load_config, config_hash, train, train_many, pack_key, max_replicas, TrainingInterrupted, PRESETS
+from .analysis import plateaus_reached, steps_to_fraction
 
 # %% auto #0
 __all__ = ['IN_TEST', 'EXAMPLE_SWEEPS', 'DONE_STATUSES', 'SUCCESS_STATUSES', 'SweepError', 'load_sweep', 'SweepRun',
@@ -675,14 +676,6 @@ def run_sweep(spec: Union[str, os.PathLike, dict], # an `EXAMPLE_SWEEPS` name, a
 # %% ../nbs/09_sweep.ipynb #591bfb82
 SUCCESS_STATUSES = ('complete', 'stopped_early')  # statuses counted as successes in `aggregate`
 
-def _plateaus_matched(theory_plateaus, observed_plateaus, tol: float = 0.1) -> float:
-    "Fraction of predicted plateau levels with an observed level within `tol` (relative; level 0: below `tol` x the smallest nonzero level). NaN when unknown."
-    th = [float(v) for v in (theory_plateaus or []) if v is not None and math.isfinite(float(v))]
-    ob = [float(v) for v in (observed_plateaus or []) if v is not None and math.isfinite(float(v))]
-    if not th or observed_plateaus is None: return float('nan')
-    pos = [v for v in th if v > 0]
-    floor = tol * min(pos) if pos else tol
-    return sum(any(abs(o - t) <= (tol * t if t > 0 else floor) for o in ob) for t in th) / len(th)
 
 # %% ../nbs/09_sweep.ipynb #f51cec59
 def _order_str(o) -> Optional[str]:
@@ -695,13 +688,11 @@ def _levels_str(v) -> Optional[str]:
     return None if v is None else ' '.join('-' if x is None else f'{float(x):.4g}' for x in v)
 
 def _steps_to(run_dir: Path, frac: float = 0.1) -> float:
-    "First step with train loss <= frac x the first recorded loss (history.npz), NaN when never or unknown."
+    "`steps_to_fraction` of the run's history.npz, NaN when it cannot be read."
     try:
         with np.load(run_dir / 'history.npz') as z: step, loss = z['step'], z['train_loss']
     except (OSError, KeyError, ValueError): return float('nan')
-    if not len(loss) or not math.isfinite(loss[0]): return float('nan')
-    hit = np.nonzero(loss <= frac * loss[0])[0]
-    return float(step[hit[0]]) if len(hit) else float('nan')
+    return steps_to_fraction(step, loss, frac)
 
 def _read_runs(sweep_dir: Path) -> dict:
     p = Path(sweep_dir) / 'runs.json'
@@ -722,7 +713,7 @@ def _row(rec: dict, rd: Path, params: list, has_exp: bool) -> dict:
             'final_train_loss': m.get('final_train_loss'), 'final_val_loss': m.get('final_val_loss'),
             'initial_train_loss': m.get('initial_train_loss'), 'steps': m.get('steps'), 'epochs': m.get('epochs'),
             'wall_time_s': m.get('wall_time_s'), 'steps_to_90': _steps_to(rd),
-            'plateaus_matched': _plateaus_matched(th.get('plateaus'), ob.get('plateaus') if ob else None),
+            'plateaus_matched': plateaus_reached(ob.get('plateaus') if ob else None), 'regime': (ob.get('regime') or {}).get('verdict'),
             'order_observed': _order_str(o_obs), 'order_theory': _order_str(o_th),
             'order_matches': matches, 'n_learned': ob.get('n_learned'), 'learned_all': ob.get('complete'),
             'plateaus_theory': _levels_str(th.get('plateaus')), 'plateaus_observed': _levels_str(ob.get('plateaus')) if ob else None,

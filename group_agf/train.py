@@ -18,12 +18,13 @@ from .templates import make_template, TEMPLATE_TYPES
 from .data import make_dataset, OnlineSampler
 from .models import build_model, count_parameters, MODEL_TYPES, ReplicaStack
 from .optimizers import build_optimizer, clip_grad_norm_, clip_coef, HybridRNNOptimizer, PerNeuronSGD, resolve_optimizer_name
-from .power import power_spectrum, output_power, isotypic_projectors, theory, analyze_run, plateau_table, loss_diverged, run_status
+from .power import power_spectrum, output_power, isotypic_projectors, theory
+from .analysis import analyze_run, plateau_table, loss_diverged, run_status, timing_comparison
 
 # %% auto #0
-__all__ = ['IN_TEST', 'SMALL_MODEL', 'FUSED', 'CUDA_GRAPHS', 'RESUME_EVERY', 'RunResult', 'checkpoint_steps', 'available_cpus',
-           'TrainingInterrupted', 'pack_key', 'max_replicas', 'plan_packs', 'agf_unsupported', 'agf_for_run',
-           'train_many', 'train', 'load_run', 'load_checkpoints']
+__all__ = ['IN_TEST', 'SMALL_MODEL', 'FUSED', 'CUDA_GRAPHS', 'RESUME_EVERY', 'AGF_HORIZON', 'RunResult', 'checkpoint_steps',
+           'available_cpus', 'TrainingInterrupted', 'pack_key', 'max_replicas', 'plan_packs', 'agf_unsupported',
+           'agf_for_run', 'train_many', 'train', 'load_run', 'load_checkpoints']
 
 # %% ../nbs/07_train.ipynb #eeb7e1fe
 IN_TEST = bool(os.environ.get('IN_TEST'))
@@ -166,7 +167,7 @@ def _build_stack(cfgs: list, G, dev, dtype) -> ReplicaStack:
     return ReplicaStack(models).to(device=dev, dtype=dtype)
 
 def _make_step(stack: ReplicaStack, opt, grad_clip, fused: bool):
-    "`step(X, Y) -> loss (R,)`: one optimizer step of every replica on inputs `X` and targets `Y` (shared or per replica)."
+    "`step(X, Y) -> (loss (R,), clip scale (R,) or None)`: one optimizer step of every replica on inputs `X` and targets `Y` (shared or per replica); the scale is $\\min(1, c/\\|g\\|)$ the clip applied (None without a clip)."
     params, R = list(stack.parameters()), stack.n_replicas
     fold = isinstance(opt, PerNeuronSGD) and opt.can_scale_grads()    # the clip factor goes into the step's scales
     def step(X, Y):
@@ -178,12 +179,15 @@ def _make_step(stack: ReplicaStack, opt, grad_clip, fused: bool):
             loss = (stack(X) - Y).square().flatten(1).mean(1)
             loss.sum().backward()
             loss = loss.detach()
-        if grad_clip is None: opt.update()             # the step without torch's per-call hook wrapper
-        elif fold: opt.update(grad_scale=clip_coef([p.grad for p in params], grad_clip, R)[0])
+        if grad_clip is None:
+            opt.update()                                # the step without torch's per-call hook wrapper
+            return loss, None
+        coef = clip_coef([p.grad for p in params], grad_clip, R)[0]
+        if fold: opt.update(grad_scale=coef)
         else:
-            clip_grad_norm_([p.grad for p in params], grad_clip, R)
+            for g in (p.grad for p in params): g.mul_(coef.reshape((R,) + (1,) * (g.ndim - 1)))
             opt.update()
-        return loss
+        return loss, coef
     return step
 
 CUDA_GRAPHS = True  # capture full-batch fused SGD / per-neuron steps in a CUDA graph on CUDA devices
@@ -197,7 +201,7 @@ class _GraphedStep:
             for _ in range(warmup): step(X, Y)
         torch.cuda.current_stream().wait_stream(side)
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph): self.loss = step(X, Y)
+        with torch.cuda.graph(self.graph): self.out = step(X, Y)
         with torch.no_grad():
             for n, p in stack.named_parameters(): p.copy_(saved[n])
             for part in _optimizer_parts(opt):
@@ -206,7 +210,7 @@ class _GraphedStep:
                         if torch.is_tensor(v): v.zero_()         # momentum b = 0 then b = mu b + d is the first step's b = d
     def __call__(self, X=None, Y=None):
         self.graph.replay()
-        return self.loss
+        return self.out
 
 def _graphable(pr) -> bool:
     "A CUDA pack whose step can be captured: fused, full batch, offline, SGD or per-neuron SGD."
@@ -342,7 +346,8 @@ def _resume_state(pr: _PackRun, r: int, step: int) -> dict:
                 config_hash=config_hash(pr.cfgs[r]), params={n: t.cpu() for n, t in pr.stack.replica_state_dict(r).items()},
                 optimizer=_replica_optimizer_state(pr.opt, pr.stack, r), generator=gen.get_state(),
                 sampler=sampler.generator.get_state() if sampler is not None else None,
-                loss=pr.loss[r, :step].cpu().clone(), records=pr.rec.of(r))
+                loss=pr.loss[r, :step].cpu().clone(), records=pr.rec.of(r),
+                clip=None if pr.clip is None else pr.clip[r, :step].cpu().clone(), clipped=int(pr.clipped[r]))
 
 def _save_resume(pr: _PackRun, step: int):
     for r in pr.active() if pr.run_dirs[0] is not None else []:
@@ -358,6 +363,8 @@ def _load_resume(pr: _PackRun, st: dict):
     if st['sampler'] is not None: pr.data.samplers[0].generator.set_state(st['sampler'])
     step = st['step']
     pr.loss[0, :step] = st['loss'].to(pr.loss)
+    if pr.clip is not None and st.get('clip') is not None: pr.clip[0, :step] = st['clip'].to(pr.clip)
+    pr.clipped[0] = int(st.get('clipped', 0))
     pr.rec.preload(st['records'])
     pr.start, pr.last_log, pr.n_steps, pr.wall_before = step, step, st['n_steps'], st['wall']
     pr.resumed_from = st['resumed_from'] + [step]
@@ -380,6 +387,8 @@ class _PackRun:
         self.ckpt_set = set(int(s) for s in checkpoint_steps(self.total, t.checkpoints, t.n_checkpoints))
         self.rec = _Recorder(self.stack, self.data, G, c0.output.save_checkpoints)
         self.loss = torch.full((self.R, self.total), float('nan'), device=dev, dtype=self.dtype)
+        self.clip = None if t.grad_clip is None else torch.full((self.R, self.total), float('nan'), device=dev, dtype=self.dtype)   # mean clip scale per epoch
+        self.clipped = torch.zeros(self.R, dtype=torch.int64, device=dev)    # optimizer steps the clip scaled
         self.gens = [torch.Generator(device=dev).manual_seed(c.training.seed) for c in cfgs]
         self.shared_perm = self.data.shared and len({c.training.seed for c in cfgs}) == 1
         self.N = None if self.online else self.data.X.shape[-3]
@@ -404,16 +413,20 @@ class _PackRun:
 
     def epoch(self, i: int):
         "Train epoch (offline) or step (online) `i`, recording every replica's loss at `self.loss[:, i]`."
-        if self.online:
-            self.loss[:, i] = self.step(*self.data.sample()); self.n_steps += 1
-        elif self.bs == self.N:
-            self.loss[:, i] = (self.graphed or self.step)(self.data.X, self.data.Y); self.n_steps += 1
+        if self.online: loss, scale = self.step(*self.data.sample()); self.n_steps += 1
+        elif self.bs == self.N: loss, scale = (self.graphed or self.step)(self.data.X, self.data.Y); self.n_steps += 1
         else:
-            perm, acc = self._perms(), 0
+            perm, acc, scale = self._perms(), 0, 0
             for j in range(0, self.N, self.bs):
                 idx = perm[..., j:j + self.bs]
-                acc = acc + self.step(*self._gather(idx)) * idx.shape[-1]; self.n_steps += 1
-            self.loss[:, i] = acc / self.N
+                l, s = self.step(*self._gather(idx)); self.n_steps += 1
+                acc = acc + l * idx.shape[-1]
+                if s is not None: scale, self.clipped = scale + s * (idx.shape[-1] / self.N), self.clipped + (s < 1)
+            loss = acc / self.N
+        self.loss[:, i] = loss
+        if self.clip is not None:
+            self.clip[:, i] = scale
+            if self.online or self.bs == self.N: self.clipped += scale < 1
 
     def log_point(self, done: int):
         "Read the losses since the last log point: freeze replicas that diverged or reached the early-stop reduction."
@@ -524,6 +537,7 @@ def _history(pr: _PackRun, r: int) -> tuple:
     G, done, rec = pr.G, pr.done[r], pr.rec.of(r)
     n_irr, template = len(G.irreps), pr.data.templates[r]
     h = dict(step=np.arange(1, done + 1), train_loss=pr.loss[r, :done].double().cpu().numpy(),
+                clip_scale=pr.clip[r, :done].double().cpu().numpy() if pr.clip is not None else np.zeros(0),
                 ckpt_step=np.array(rec['steps'], dtype=np.int64),
                 output_power=rec['power'].double().numpy() if rec['power'] is not None else np.zeros((0, n_irr)),
                 template_power=np.asarray(power_spectrum(G, template), dtype=np.float64), template=template,
@@ -539,7 +553,9 @@ def _metrics(pr: _PackRun, r: int, h: dict) -> dict:
     cfg, G, status, done = pr.cfgs[r], pr.G, pr.status[r], pr.done[r]
     loss, k = h['train_loss'], cfg.data.k
     ok = done > 0 and len(h['ckpt_step'])
-    analysis = analyze_run(G, h['template'], k, h['step'], loss, h['ckpt_step'], h['output_power'], status=status) if ok else \
+    clip_fraction = 0.0 if pr.clip is None else (int(pr.clipped[r]) / pr.steps_of[r] if pr.steps_of[r] else None)
+    analysis = analyze_run(G, h['template'], k, h['step'], loss, h['ckpt_step'], h['output_power'], status=status,
+                           clip_scale=h['clip_scale'] if pr.clip is not None else None, clip_fraction=clip_fraction) if ok else \
         {'theory': theory(G, h['template'], k), 'observed': None}
     return _jsonable(dict(
         status=status, final_train_loss=float(loss[-1]) if done else None,
@@ -548,7 +564,7 @@ def _metrics(pr: _PackRun, r: int, h: dict) -> dict:
         epochs=done if not pr.online else None, steps_per_s=pr.steps_of[r] / pr.wall if pr.wall > 0 else None,
         device=str(pr.dev), group=G.name, k=k, n_params=sum(t.numel() for t in pr.final_state(r).values()),
         name=cfg.output.name, config_hash=config_hash(cfg), pack_size=pr.R, threads=pr.threads, dtype=cfg.training.dtype,
-        fused=pr.fused, resumed_from=pr.resumed_from or None, theory=analysis['theory'], observed=analysis['observed']))
+        fused=pr.fused, resumed_from=pr.resumed_from or None, seed=cfg.training.seed, theory=analysis['theory'], observed=analysis['observed']))
 
 def _write_run(rd: Path, res: 'RunResult', states: list, steps: list, plots: bool, figs: Optional[_FigureWorkers]=None):
     "Write a finished or interrupted run's files into its folder (each atomically), `metrics.json` last (the figures by `figs`)."
@@ -643,12 +659,14 @@ def agf_unsupported(cfg: Config) -> Optional[str]:
     if extra: return f"AGF follows plain steps, without {', '.join(sorted(extra))}"
     return None
 
+AGF_HORIZON = 10  # AGF next to a run simulates up to this many times the run's length: a drop GD did not reach is still predicted
+
 def agf_for_run(cfg: Config, # the run's config
                 template, # its template `(|G|,)`
                 init_state: dict, # its initial weights (`model.state_dict()` before training)
                 device=None, # where the utility phases run (default: the config's device)
                ) -> dict:
-    "`group_agf.agf.simulate_agf` for the run of `cfg` (its lr, optimizer and steps per epoch, up to its number of epochs), as the JSON dict written to `agf.json`. `ValueError` with the reason when `agf_unsupported(cfg)`."
+    "`group_agf.agf.simulate_agf` for the run of `cfg` (its lr, optimizer and steps per epoch, up to `AGF_HORIZON` times its number of epochs), as the JSON dict written to `agf.json`. `ValueError` with the reason when `agf_unsupported(cfg)`."
     from group_agf.agf import simulate_agf
     why = agf_unsupported(cfg)
     if why: raise ValueError(why)
@@ -661,7 +679,7 @@ def agf_for_run(cfg: Config, # the run's config
         n = n - (min(max(int(round(d.val_fraction * n)), 1), n - 1) if d.val_fraction > 0 else 0)
         spe, total = (1 if t.batch_size is None else math.ceil(n / min(t.batch_size, n))), t.epochs
     res = simulate_agf(G, template, d.k, {k: v.detach().double().cpu() for k, v in init_state.items()}, t.lr, opt,
-                       steps_per_epoch=spe, max_epochs=float(total), device=device or t.device)
+                       steps_per_epoch=spe, max_epochs=AGF_HORIZON * float(total), device=device or t.device)
     return res.to_dict()
 
 def _add_agf(res: RunResult, pr, r: int, init_state: dict, save: bool):
@@ -672,6 +690,7 @@ def _add_agf(res: RunResult, pr, r: int, init_state: dict, save: bool):
     a = agf_for_run(cfg, pr.data.templates[r], init_state, device=str(pr.dev))
     res.agf = a
     res.metrics['agf'] = _jsonable({k: a[k] for k in ('plateaus', 'jump_steps', 'irreps', 'irrep_labels', 'stop_reason', 'wall_time_s')})
+    if res.metrics.get('observed'): res.metrics['timing'] = _jsonable(timing_comparison(res.metrics['observed'], a, res.metrics['theory']))
     if save: _atomic_write_text(pr.run_dirs[r] / 'agf.json', json.dumps(_jsonable(a), indent=1))
 
 # %% ../nbs/07_train.ipynb #a1e7b417

@@ -19,6 +19,7 @@ logging.getLogger('fontTools').setLevel(logging.ERROR)  # font subsetting for PD
 from .fourier import fourier_transform
 from .templates import template_for_display
 from .power import power_spectrum, learning_order, theory
+from .analysis import learning_steps, agf_timing, regime_line
 
 class _Lazy:
     "A module imported on first use (pandas is needed by the sweep figures only, and costs 0.4 s to import)."
@@ -286,6 +287,7 @@ def plot_loss(step, # training steps (epochs), shape `(T,)`
               legend=True, # True: a legend (below the figure when `plot_loss` makes it, else inside `ax`); 'figure': below the figure; False: none
               agf=None, # the AGF staircase to overlay: a dict with `step` and `loss` (`group_agf.agf.AGFResult.loss_curve`, as in `agf.json`)
               plateau_labels: bool=True, # write each predicted level next to its line (False: the lines only, as in a narrow panel)
+              note: str=None, # a line written in the lower left corner of the axes (the run's regime, `group_agf.analysis.regime_line`)
              ) -> Figure:
     "Training loss vs step with predicted plateaus (dashed, labelled), observed jumps (dotted) and predicted drops not reached (faded); returns the Figure. `ValueError` for mismatched shapes."
     step = _check_1d('step', step); loss = _check_1d('loss', loss, len(step))
@@ -349,6 +351,8 @@ def plot_loss(step, # training steps (epochs), shape `(T,)`
     if logy: _readable_log(ax, 'y')
     ax.set_xlabel(xlabel); ax.set_ylabel(LOSS_LABEL)
     if title: ax.set_title(title)
+    if note: ax.text(0.01, 0.015, note, transform=ax.transAxes, fontsize=7.5, ha='left', va='bottom', zorder=6, wrap=True,
+                     color='0.15' if note.startswith('gradient flow') else '#B2182B', bbox=dict(facecolor='white', edgecolor='none', alpha=0.8, pad=1.5))
     if legend:
         h0, _ = ax.get_legend_handles_labels()
         hs = h0 + handles
@@ -731,20 +735,6 @@ def _run_theory(r, G=None):
     try: return theory(G, np.asarray(r.history['template'], dtype=np.float64), int(k))
     except ValueError: return None
 
-def _jump_steps(ckpt_step, # checkpoint steps `(C,)`
-               output_power, # `(C, n_irreps)` output power per irrep
-               template_power, # `(n_irreps,)` template power per irrep
-               frac: float=0.9, # an irrep is learned when its output power first reaches `frac` times the template's
-              ) -> np.ndarray:
-    "float64 `(n_irreps,)`: the first checkpoint step at which each irrep's output power reaches `frac` of the template's (NaN if never, or if the template has no power there)."
-    s, P, tp = np.asarray(ckpt_step, dtype=np.float64), np.asarray(output_power, dtype=np.float64), np.asarray(template_power, dtype=np.float64)
-    out = np.full(len(tp), np.nan)
-    for i in range(len(tp)):
-        if tp[i] <= 0: continue
-        hit = np.nonzero(P[:, i] >= frac * tp[i])[0]
-        if len(hit): out[i] = s[hit[0]]
-    return out
-
 def _loss_kwargs(r, G=None):
     "plateaus, labels, colours, observed jumps and predicted drop steps for `plot_loss` from a run's theory and power history."
     h, th = r.history, _run_theory(r, G)
@@ -758,12 +748,11 @@ def _loss_kwargs(r, G=None):
     obs = r.metrics.get('observed') or {}
     if obs.get('jump_steps') is not None and len(obs['jump_steps']) == len(order): kw['jump_steps'] = list(obs['jump_steps'])
     elif 'ckpt_step' in h and 'output_power' in h and len(h['ckpt_step']):
-        js = _jump_steps(h['ckpt_step'], h['output_power'], h['template_power'])
-        kw['jump_steps'] = [js[i] for i in order]
-    rel, js = th.get('relative_jump_times'), kw.get('jump_steps')
-    if rel is not None and js and len(rel) == len(order) and js[0] is not None and np.isfinite(js[0]):
-        kw['predicted_steps'] = [float(js[0]) * float(v) for v in rel]   # AGF: jump times scale as 1/criterion
-    if getattr(r, 'agf', None): kw['agf'] = r.agf.get('loss_curve')
+        kw['jump_steps'] = learning_steps(h['ckpt_step'], h['output_power'], h['template_power'], order)   # no loss analysis: the half-power steps
+    if getattr(r, 'agf', None):
+        kw['agf'] = r.agf.get('loss_curve')
+        kw['predicted_steps'] = agf_timing(r.agf, th)['jump_steps']       # the prediction of the drops: AGF's, from the run's own initial weights
+    if obs.get('regime'): kw['note'] = regime_line(obs['regime'], short=True)
     return kw
 
 # %% ../nbs/08_viz.ipynb #5bb255c7
@@ -783,12 +772,15 @@ def plot_staircase(runs, # runs (folders, RunResult-like objects or history dict
                    titles=None, # one title per run (default: name, group and k of each run)
                    xlabel: str=STEP_LABEL, # x axis label
                    logy_power: bool=None, # log-scaled power axes (default: per run, log when its template powers differ by more than 30x, as `plot_power`)
+                   seeds=None, # per column, further runs of the same preset (other seeds): their losses are drawn thin behind the first run's
                   ) -> Figure:
     "The paper's headline layout: one column per run, output power per irrep on top and the loss with its predicted plateaus below (dashed, in the colour of the irrep whose learning ends on them), sharing the step axis; returns the Figure."
     runs = [runs] if not isinstance(runs, (list, tuple)) else list(runs)
     if not runs: raise ValueError("runs must hold at least one run")
     titles = [None] * len(runs) if titles is None else list(titles)
     if len(titles) != len(runs): raise ValueError(f"titles must have one entry per run ({len(runs)}), got {len(titles)}")
+    seeds = [[] for _ in runs] if seeds is None else [list(s or []) for s in seeds]
+    if len(seeds) != len(runs): raise ValueError(f"seeds must have one list of runs per column ({len(runs)}), got {len(seeds)}")
     n = len(runs)
     fig = Figure(figsize=(3.9 * n + 0.6, 6.6), layout='constrained')
     axes = fig.subplots(2, n, squeeze=False, sharex='col')
@@ -801,6 +793,12 @@ def plot_staircase(runs, # runs (folders, RunResult-like objects or history dict
                    logy=logy_power, xlabel='', legend=True)
         plot_loss(h['step'], h['train_loss'], ax=axes[1, j], xlabel=xlabel, legend='figure' if j == 0 else False,
                   plateau_labels=False, **_loss_kwargs(r, G))
+        for other in seeds[j]:
+            ho = _load_run(other).history
+            ok = (np.asarray(ho['step']) > 0) & (np.asarray(ho['train_loss']) > 0)
+            axes[1, j].plot(np.asarray(ho['step'])[ok], np.asarray(ho['train_loss'])[ok], color='0.6', lw=0.9, alpha=0.8, zorder=2)
+        if seeds[j]: axes[1, j].text(0.98, 0.98, f'{len(seeds[j]) + 1} seeds (grey: the others)', transform=axes[1, j].transAxes,
+                                     ha='right', va='top', fontsize=7.5, color='0.35')
         axes[0, j].set_title(titles[j] if titles[j] is not None else (_run_title(r, G) or f'run {j}'))
         if j: axes[0, j].set_ylabel(''); axes[1, j].set_ylabel('')
     return fig

@@ -5,7 +5,8 @@ import torch
 from group_agf.agf import simulate_agf
 from group_agf.groups import get_group
 from group_agf.models import build_model
-from group_agf.power import analyze_run, plateau_table, run_status, theory
+from group_agf.power import theory
+from group_agf.analysis import analyze_run, plateau_table, run_status
 from group_agf.templates import from_powers
 from group_agf.train import load_config, train
 
@@ -46,4 +47,4 @@ def test_clipped_blow_up_is_diverged():
     assert np.isfinite(h['train_loss']).all() and run_status(h['train_loss']) == 'diverged'
     a = analyze_run(get_group('D3'), h['template'], 2, h['step'], h['train_loss'], h['ckpt_step'], h['output_power'], status=run.status)
     assert a['observed']['status'] == 'diverged' and a['observed']['order_matches_theory'] is None
-    assert plateau_table(a).splitlines()[-1] == 'run diverged: no comparison with theory'
+    assert 'run diverged: no comparison with theory' in plateau_table(a).splitlines()
