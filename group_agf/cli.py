@@ -65,8 +65,10 @@ def _parser(presets: dict=None, # preset name -> description, listed in `train -
     pr = sub.add_parser('reproduce', help="reproduce the paper's results: the staircase, the learning order or the width",
                         description="Train (or reuse) the runs of one of the paper's results and write its figure (PNG and PDF) and table (CSV): "
                                     "staircase (five groups, predicted against observed plateaus, order and jump ratios), order (D3 one-hot, "
-                                    "k = 2..5) or width (C_p one-hot, width by k, with the width boundaries).",
-                        epilog="examples:\n  group-agf reproduce staircase --epochs-scale 0.1 --out quick\n  group-agf reproduce width --size full",
+                                    "k = 2..5), width (C_p one-hot, width by k, with the width boundaries), or halving: whether a preset is in the "
+                                    "gradient-flow regime (its drops stay put in epoch x lr when its learning rate halves).",
+                        epilog="examples:\n  group-agf reproduce staircase --epochs-scale 0.1 --out quick\n  group-agf reproduce staircase --presets paper-c11,paper-d5 --seeds 5\n"
+                               "  group-agf reproduce width --size full\n  group-agf reproduce halving --preset paper-d5",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     pr.add_argument('what', choices=['staircase', 'order', 'width', 'halving'], help='which result (halving: is --preset in the gradient-flow regime?)')
     pr.add_argument('--epochs-scale', type=float, default=1.0, metavar='F', help='factor on every run length (default 1)')
@@ -75,6 +77,7 @@ def _parser(presets: dict=None, # preset name -> description, listed in `train -
     pr.add_argument('--size', choices=['cpu', 'full'], default='cpu', help="width: the grid ('cpu' about 3 minutes on 2 CPU cores, 'full' for a GPU)")
     pr.add_argument('--workers', type=int, help='width: sweep workers')
     pr.add_argument('--seeds', type=int, default=3, metavar='N', help='staircase: seeds per group, trained as one pack (default 3)')
+    pr.add_argument('--presets', metavar='LIST', help='staircase: comma-separated presets, one column each (default: the five paper-* presets)')
     pr.add_argument('--no-agf', action='store_true', help='staircase: do not simulate AGF (the prediction of the jump times)')
     pr.add_argument('--preset', metavar='NAME', help='halving: the preset to train at its lr and at half of it')
     pr.add_argument('--no-reuse', action='store_true', help='train every run again')
@@ -185,7 +188,9 @@ def _cmd_reproduce(args) -> int:
     from group_agf.train import ConfigError
     out = args.out or f'reproduce/{args.what}'
     try:
-        if args.what == 'staircase': res = R.reproduce_staircase(out, args.epochs_scale, not args.no_reuse, args.device, seeds=args.seeds, agf=not args.no_agf)
+        if args.what == 'staircase':
+            presets = tuple(p.strip() for p in args.presets.split(',') if p.strip()) if args.presets else R.STAIRCASE
+            res = R.reproduce_staircase(out, args.epochs_scale, not args.no_reuse, args.device, presets=presets, seeds=args.seeds, agf=not args.no_agf)
         elif args.what == 'halving':
             if not args.preset: return _err('reproduce halving needs --preset NAME (e.g. --preset paper-d5)')
             res = R.lr_halving(args.preset, out, args.epochs_scale, not args.no_reuse, args.device)

@@ -376,10 +376,10 @@ PRESETS = {
         'model': {'type': 'TwoLayerNet', 'hidden_dim': 1200, 'init_scale': 1e-3, 'nonlinearity': 'square'},
         'training': {'optimizer': 'per_neuron', 'lr': 0.001, 'epochs': 1000, 'batch_size': 128, 'grad_clip': 0.1}}),
     # the d3 staircase in the theory's regime: no clip, an lr at which halving it leaves the drops in place (epoch x lr)
-    'd3-gf': ("D_3, k=2, powers [0, 30, 3000], square TwoLayerNet (width 180), unclipped at lr 2e-5: the d3 staircase 505 -> 5 -> 0 in the gradient-flow regime; 12000 full-batch epochs, 3 s on one CPU core", {
+    'd3-gf': ("D_3, k=2, powers [0, 30, 3000], square TwoLayerNet (width 180, init 1e-2), unclipped at lr 1e-5 (halving it moves the drops by under 3.3%): the d3 staircase 505 -> 5 -> 0 in the gradient-flow regime; 40000 full-batch epochs, 8 s on one CPU core", {
         'data': {'group': 'D3', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 30.0, 3000.0]}},
         'model': {'type': 'TwoLayerNet', 'hidden_dim': 180, 'init_scale': 1e-2, 'nonlinearity': 'square'},
-        'training': {'optimizer': 'per_neuron', 'lr': 2e-5, 'epochs': 12000, 'batch_size': None}}),
+        'training': {'optimizer': 'per_neuron', 'lr': 1e-5, 'epochs': 40000, 'batch_size': None}}),
     # the paper's staircase across five groups (Figure 1): k=2, square TwoLayerNet, per-neuron SGD, full batch over all |G|^2 pairs
     'paper-c11': ("paper, C_11: Fourier magnitudes 12.5, 10, 7.5, 5, 2.5 at f=1..5, zero phase; plateaus 5.682, 3.099, 1.446, 0.5165, 0.1033, 0; 50000 full-batch epochs, 13 s on one CPU core", {
         'data': {'group': 'C11', 'k': 2, 'template': {'type': 'fourier', 'frequencies': [1, 2, 3, 4, 5], 'magnitudes': [12.5, 10.0, 7.5, 5.0, 2.5], 'phases': 0}},
@@ -393,14 +393,14 @@ PRESETS = {
         'data': {'group': 'D5', 'k': 2, 'template': {'type': 'powers', 'powers': {'irrep_1,0': 3000.0, 'irrep_1,1': 2000.0, 'irrep_1,2': 1000.0}}},
         'model': {'type': 'TwoLayerNet', 'hidden_dim': 300, 'init_scale': 1e-4, 'nonlinearity': 'square'},
         'training': {'optimizer': 'per_neuron', 'lr': 3e-6, 'epochs': 25000, 'batch_size': None}}),
-    'paper-o': ("paper, O: powers 400, 100, 900, 1000 on irrep_1, irrep_-1, irrep_2, irrep_3 (dims 3, 3, 2, 1); plateaus 100, 58.33, 20.83, 4.167, 0; 60000 full-batch epochs, 4 min on one CPU core", {
+    'paper-o': ("paper, O: powers 400, 100, 900, 1000 on irrep_1, irrep_-1, irrep_2, irrep_3 (dims 3, 3, 2, 1); plateaus 100, 58.33, 20.83, 4.167, 0; unclipped at lr 4e-5 (halving it moves the drops by under 3%), 250000 full-batch epochs for all four drops (the fourth near epoch 200000), 22 min on one CPU core; --set training.epochs=25000 shows the first three in 2 min", {
         'data': {'group': 'O', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 400.0, 100.0, 900.0, 1000.0]}},
         'model': {'type': 'TwoLayerNet', 'hidden_dim': 1200, 'init_scale': 1e-3, 'nonlinearity': 'square'},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.01, 'epochs': 60000, 'batch_size': None, 'grad_clip': 0.1}}),
-    'paper-a5': ("paper, A_5: powers 1300, 100, 2000, 600 on the irreps of dims 3, 5, 3, 4; plateaus 66.67, 33.33, 11.67, 1.667, 0; 30000 full-batch epochs, 11 min on one CPU core (the last drop comes later)", {
+        'training': {'optimizer': 'per_neuron', 'lr': 4e-5, 'epochs': 250000, 'batch_size': None}}),
+    'paper-a5': ("paper, A_5: powers 1300, 100, 2000, 600 on the irreps of dims 3, 5, 3, 4; plateaus 66.67, 33.33, 11.67, 1.667, 0; unclipped at lr 3e-4 (drops 1-2 move by under 1% when it is third of that), 30000 full-batch epochs, 15 min on one CPU core: drops 1-2 by epoch 1200, drops 3-4 later than epoch x lr = 9 (not reached in this length)", {
         'data': {'group': 'A5', 'k': 2, 'template': {'type': 'powers', 'powers': [0.0, 1300.0, 100.0, 2000.0, 600.0]}},
         'model': {'type': 'TwoLayerNet', 'hidden_dim': 600, 'init_scale': 1e-3, 'nonlinearity': 'square'},
-        'training': {'optimizer': 'per_neuron', 'lr': 0.05, 'epochs': 30000, 'batch_size': None, 'grad_clip': 0.1}}),
+        'training': {'optimizer': 'per_neuron', 'lr': 3e-4, 'epochs': 30000, 'batch_size': None}}),
     # the paper's learning-order result: the 1-d sign irrep before the 2-d irrep although it carries less power
     'd3-onehot-k3': ("D_3, k=3, one-hot template (scale 10), SequentialMLP (width 128): the 1-d sign irrep is learned before the 2-d irrep, which carries 4x its power; plateaus 13.89, 11.11, 0; 3000 full-batch epochs, 1 s on one CPU core", {
         'data': {'group': 'D3', 'k': 3, 'template': {'type': 'onehot', 'scale': 10.0}},

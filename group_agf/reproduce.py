@@ -221,7 +221,7 @@ _ORDER_LR = {2: 0.01, 3: 0.01, 4: 0.003, 5: 0.001}
 
 def order_table(runs: dict, # k -> `RunResult`
                ) -> pd.DataFrame:
-    "One row per k: the predicted and observed order (irrep labels), the half-power learning steps of the sign and 2-d irreps, their ratio against the criterion's $2^{(k-1)/2}$."
+    "One row per k: the predicted and observed order (irrep labels), the half-power learning steps of the sign and 2-d irreps, their ratio against the criterion's $2^{(k-1)/2}$ (a heuristic, `criterion_ratio_heuristic`)."
     rows = []
     for k, r in runs.items():
         th, ob = r.metrics['theory'], r.metrics.get('observed') or {}
@@ -232,7 +232,7 @@ def order_table(runs: dict, # k -> `RunResult`
         t1, t2 = ls[0], ls[1] if len(ls) > 1 else None
         rows.append(dict(k=k, predicted_order=' > '.join(pred), observed_order=' > '.join(obs) or '-',
                          order_matches=obs == pred, step_first=t1, step_second=t2,
-                         observed_ratio=(t2 / t1) if t1 and t2 else np.nan, criterion_ratio=2 ** ((k - 1) / 2)))
+                         observed_ratio=(t2 / t1) if t1 and t2 else np.nan, criterion_ratio_heuristic=2 ** ((k - 1) / 2)))
     return pd.DataFrame(rows)
 
 def reproduce_order(out_dir='reproduce/order', # folder of the runs, the figure and the table

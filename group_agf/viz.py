@@ -300,8 +300,10 @@ def plot_loss(step, # training steps (epochs), shape `(T,)`
     if agf is not None and len(agf.get('step', [])):
         s_a, l_a = np.asarray(agf['step'], dtype=float), np.asarray(agf['loss'], dtype=float)
         if logx: s_a = np.where(s_a > 0, s_a, step[ok][0] if ok.any() else 1.0)     # the start of the staircase at the first step shown
-        s_a = np.append(s_a, step[ok][-1] if ok.any() else s_a[-1])                  # hold the last level to the end
-        l_a = np.append(l_a, l_a[-1])
+        later = [float(v) for v in (predicted_steps or []) if v is not None and np.isfinite(v) and ok.any() and v > step[ok][-1]]
+        end = max([step[ok][-1] if ok.any() else s_a[-1]] + [1.15 * v for v in later])   # the run's end, or just past a predicted drop it did not reach
+        keep = s_a <= end
+        s_a, l_a = np.append(s_a[keep], end), np.append(l_a[keep], l_a[keep][-1])      # hold the last level to the end
         a_ok = np.isfinite(l_a) & ((l_a > 0) if logy else True)
         ax.step(s_a[a_ok], l_a[a_ok], where='post', color='#CC79A7', lw=1.6, alpha=0.9, label='AGF', zorder=4)
     if val_loss is not None and len(np.atleast_1d(val_loss)):
@@ -936,69 +938,142 @@ def _checkpoint_predictions(r, i, predict):
     return None
 
 @_styled
+def _checkpoint_view(r, # a loaded run (`_load_run`)
+                     predict=None, # optional callable `predict(i) -> preds or (targets, preds)`
+                     n_inputs: int=3, # inputs shown in the prediction panel
+                     G=None, # the group
+                    ):
+    """The figure of a run's checkpoints, drawn once: returns `(fig, show)`, where `show(i)` moves it to checkpoint `i`
+    (loss marker and title, power bars, predictions); the axes and their limits stay, so that the explorer redraws
+    by changing data only. Sized for a notebook (9 in at 100 dpi: 900 px), every text at least 7 pt (9.7 px)."""
+    h = r.history
+    s = np.asarray(h['ckpt_step'])
+    fig = Figure(figsize=(9, 3.7), layout='constrained')
+    gs = fig.add_gridspec(1, 3, width_ratios=[1.15, 0.9, 1.1])
+    a_loss, a_pow = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+    step, loss = np.asarray(h['step']), np.asarray(h['train_loss'], dtype=np.float64)
+    plot_loss(step, loss, ax=a_loss, legend='figure', **_loss_kwargs(r, G))
+    ok = np.isfinite(loss) & (loss > 0)
+    marker, = a_loss.plot([np.nan], [np.nan], 'o', ms=8, color='#D55E00', mec='white', zorder=6)
+    vline = a_loss.axvline(max(int(s[-1]), 1), color='#D55E00', lw=1, alpha=0.6)
+    # power: bars against the template's power, on the package's scale rule (log when the powers differ by > 30x)
+    tp, P = np.asarray(h['template_power'], dtype=np.float64), np.asarray(h['output_power'], dtype=np.float64)
+    cols, labs = irrep_colors(len(tp)), _run_labels(r, G)
+    xs = np.arange(len(tp))
+    logy = _power_logy(tp)
+    bars = a_pow.bar(xs, np.zeros(len(tp)), color=cols, edgecolor='0.2', lw=0.5)
+    a_pow.scatter(xs, tp, marker='_', s=400, color='0.1', lw=2, zorder=4)
+    a_pow.set_xticks(xs); a_pow.set_xticklabels(labs, rotation=45 if len(tp) > 4 else 0, ha='right' if len(tp) > 4 else 'center')
+    a_pow.set_ylabel('output ' + POWER_LABEL)
+    a_pow.legend(handles=[Rectangle((0, 0), 1, 1, fc='0.75', ec='0.2', lw=0.5, label='output'),
+                          Line2D([], [], ls='', marker='_', ms=12, mew=2, color='0.1', label='template')],
+                 loc='lower center', bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=8, borderaxespad=0.2, handlelength=1.2,
+                 columnspacing=1.0)   # above the bars
+    top = max(tp.max(), np.nanmax(P) if np.isfinite(P).any() else 0, 1e-12)   # one axis for all checkpoints
+    if logy:
+        a_pow.set_yscale('log')
+        a_pow.set_ylim(1e-6 * tp[tp > 1e-9 * tp.max()].min(), top * 2)   # as `plot_power`: below 1e-6 of the smallest irrep's power reads as 0
+        _readable_log(a_pow, 'y')
+    else: a_pow.set_ylim(0, top * 1.12)
+    # predictions against targets, one small panel per input
+    preds0 = _checkpoint_predictions(r, len(s) - 1, predict)
+    rows = []
+    if preds0 is not None and preds0[0] is not None and G is not None:
+        T0 = _np(preds0[0])
+        n = max(1, min(n_inputs, len(T0)))
+        sub = gs[2].subgridspec(n, 1)
+        seq = h.get('pred_seq')
+        po = np.asarray(h['pred_output']) if predict is None and 'pred_output' in h else None
+        if po is not None:   # every checkpoint's predictions are known: one scale for all
+            po = po[:, :, -1] if po.ndim == 4 else po
+            v = max(np.abs(T0[:n]).max(), np.nanmax(np.abs(po[:, :n])) if np.isfinite(po[:, :n]).any() else 0, 1e-12) * 1.08
+        else: v = None
+        for j in range(n):
+            ax = fig.add_subplot(sub[j])
+            if _is_torus2(G):
+                img = ax.imshow(np.zeros_like(np.concatenate([template_for_display(G, T0[j])] * 2, 1)), cmap='RdBu_r')
+                ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
+                ax.set_ylabel(f'input {j}', fontsize=8)
+                if j == 0: ax.set_title('target | prediction', fontsize=10)
+                rows.append(('image', ax, img))
+            else:
+                tb = ax.bar(np.arange(G.order), np.zeros(G.order), color='#56B4E9', edgecolor='#0072B2', lw=0.4, label='target')
+                ln, = ax.plot(np.arange(G.order), np.full(G.order, np.nan), color='#D55E00', marker='o', ms=2.5, lw=1.1, label='prediction')
+                ax.set_xticks([]); ax.tick_params(labelsize=7)
+                if seq is not None and len(seq) > j:   # the product beside the panel, off the bars
+                    ax.set_ylabel(_seq_title(G, seq[j]).replace(' = ', '\n= '), rotation=0, ha='right', va='center', fontsize=7.5)
+                if j == 0:   # the legend heads the column (a title beside it would not fit at this width)
+                    ax.legend(loc='lower center', bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=8, borderaxespad=0.2, handlelength=1.2,
+                              columnspacing=1.0)
+                if j == n - 1: ax.set_xlabel('group element $g$')
+                rows.append(('bars', ax, (tb, ln)))
+            if v is not None: ax.set_ylim(-v, v)
+            if rows[-1][0] == 'image' and v is not None: rows[-1][2].set_clim(-v, v)
+    fig.suptitle(_run_title(r, G) or 'run', fontsize=11)
+
+    def show(i: int):
+        with matplotlib.rc_context(_RC): return _show(i)
+
+    def _show(i: int):
+        if not -len(s) <= i < len(s): raise ValueError(f"i must index one of the {len(s)} checkpoints, got {i}")
+        i = i % len(s)
+        st = max(int(s[i]), 1)
+        marker.set_data([st], [np.interp(st, step[ok], loss[ok])] if ok.any() else [np.nan])
+        vline.set_xdata([st, st])
+        a_loss.set_title(f'checkpoint {i}: step {int(s[i])}')
+        for b, p in zip(bars, P[i]): b.set_height(p if np.isfinite(p) else 0)
+        preds = _checkpoint_predictions(r, i, predict) if rows else None
+        if preds is None or preds[0] is None:
+            for kind, ax, art in rows:
+                if kind == 'image': art.set_data(np.full(art.get_array().shape, np.nan))
+                else: art[1].set_ydata(np.full(G.order, np.nan))
+            return fig
+        T, Pr = _np(preds[0]), _np(preds[1])
+        if Pr.ndim == 3: Pr = Pr[:, -1]
+        vi = v if v is not None else max(np.abs(T[:len(rows)]).max(), np.abs(Pr[:len(rows)]).max(), 1e-12) * 1.08
+        for j, (kind, ax, art) in enumerate(rows):
+            if kind == 'image':
+                t = template_for_display(G, T[j])
+                art.set_data(np.concatenate([t, np.full((t.shape[0], 1), np.nan), template_for_display(G, Pr[j])], 1))
+                art.set_clim(-vi, vi)
+            else:
+                for b, y in zip(art[0], T[j]): b.set_height(y)
+                art[1].set_ydata(Pr[j])
+                if v is None: ax.set_ylim(-vi, vi)
+        return fig
+    return fig, show
+
 def plot_checkpoint(run, # run folder, RunResult-like object or history dict
                     i: int=-1, # checkpoint index (negative counts from the end)
                     predict=None, # optional callable `predict(i) -> preds or (targets, preds)`, arrays `(N, |G|)`
                     n_inputs: int=3, # inputs shown in the prediction panel
                     G=None, # the group (default: from the run)
                    ) -> Figure:
-    "One checkpoint of a run: loss with a marker at its step, output power bars vs template power, predictions vs targets; returns the Figure."
+    "One checkpoint of a run: loss with a marker at its step, output power bars vs template power (log axis when the template's powers differ by more than 30x), predictions vs targets; returns the Figure."
     r = _load_run(run)
-    h = r.history
-    s = np.asarray(h['ckpt_step']); C = len(s)
+    C = len(r.history['ckpt_step'])
     if not -C <= i < C: raise ValueError(f"i must index one of the {C} checkpoints, got {i}")
-    i = i % C
-    G = _run_group(r, G)
-    preds = _checkpoint_predictions(r, i, predict)
-    fig = Figure(figsize=(14, 3.9), layout='constrained')
-    gs = fig.add_gridspec(1, 3, width_ratios=[1.1, 1, 1.1])
-    a_loss, a_pow = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
-    step = np.asarray(h['step'])
-    plot_loss(step, h['train_loss'], ax=a_loss, legend='figure', **_loss_kwargs(r, G))
-    st = max(int(s[i]), 1)
-    ok = np.isfinite(h['train_loss']) & (h['train_loss'] > 0)
-    if ok.any():
-        a_loss.plot([st], [np.interp(st, step[ok], h['train_loss'][ok])], 'o', ms=9, color='#D55E00', mec='white', zorder=6)
-    a_loss.axvline(st, color='#D55E00', lw=1, alpha=0.6)
-    a_loss.set_title(f'checkpoint {i}: step {int(s[i])}')
-    tp, P = np.asarray(h['template_power']), np.asarray(h['output_power'])[i]
-    cols, labs = irrep_colors(len(tp)), _run_labels(r, G)
-    xs = np.arange(len(tp))
-    a_pow.bar(xs, P, color=cols, edgecolor='0.2', lw=0.5)
-    a_pow.scatter(xs, tp, marker='_', s=500, color='0.1', lw=2, zorder=4)
-    a_pow.set_xticks(xs); a_pow.set_xticklabels(labs, rotation=45 if len(tp) > 4 else 0, ha='right' if len(tp) > 4 else 'center', fontsize=8)
-    a_pow.set_ylabel('output ' + POWER_LABEL)
-    a_pow.legend(handles=[Rectangle((0, 0), 1, 1, fc='0.75', ec='0.2', lw=0.5, label='output power (colour: irrep)'),
-                          Line2D([], [], ls='', marker='_', ms=14, mew=2, color='0.1', label='template power')],
-                 loc='lower center', bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=7.5, borderaxespad=0.2)   # above the bars
-    a_pow.set_ylim(0, max(tp.max(), np.nanmax(P) if np.isfinite(P).any() else 0, 1e-12) * 1.12)
-    if preds is not None and preds[0] is not None and G is not None:
-        T, Pr = _np(preds[0]), _np(preds[1])
-        if Pr.ndim == 3: Pr = Pr[:, -1]
-        n = max(1, min(n_inputs, len(T)))
-        sub = gs[2].subgridspec(n, 1)
-        v = max(np.abs(T[:n]).max(), np.abs(Pr[:n]).max(), 1e-12) * 1.08
-        seq = h.get('pred_seq')
-        for j in range(n):
-            ax = fig.add_subplot(sub[j])
-            if _is_torus2(G):
-                both = np.concatenate([template_for_display(G, T[j]), np.full((template_for_display(G, T[j]).shape[0], 1), np.nan),
-                                       template_for_display(G, Pr[j])], 1)
-                ax.imshow(both, cmap='RdBu_r', vmin=-v, vmax=v); ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
-                ax.set_ylabel(f'input {j}', fontsize=8)
-                if j == 0: ax.set_title('target | prediction')
-            else:
-                ax.bar(np.arange(G.order), T[j], color='#56B4E9', edgecolor='#0072B2', lw=0.4, label='target')
-                ax.plot(np.arange(G.order), Pr[j], color='#D55E00', marker='o', ms=2.5, lw=1.1, label='prediction')
-                ax.set_ylim(-v, v); ax.set_xticks([]); ax.tick_params(labelsize=7)
-                if seq is not None and len(seq) > j:   # the product beside the panel, off the bars
-                    ax.set_ylabel(_seq_title(G, seq[j]).replace(' = ', '\n= '), rotation=0, ha='right', va='center', fontsize=7.5)
-                if j == 0:
-                    ax.set_title('predictions vs targets', loc='left', fontsize=10)
-                    ax.legend(loc='lower right', bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=7, borderaxespad=0.2)   # above the bars
-                if j == n - 1: ax.set_xlabel('group element $g$')
-    fig.suptitle(_run_title(r, G) or 'run', fontsize=11)
-    return fig
+    fig, show = _checkpoint_view(r, predict, n_inputs, _run_group(r, G))
+    return show(i)
+
+def _explorer_frames(r, predict=None, n_inputs: int=3, G=None):
+    """`frame(i) -> PNG bytes` of checkpoint `i`: the explorer's redraw. The figure is built and laid out once (the
+    first frame); later frames move its data and draw it again with the layout fixed, one Agg pass per frame."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    import io
+    fig, show = _checkpoint_view(r, predict, n_inputs, G)
+    FigureCanvasAgg(fig)
+    state = {'laid_out': False}
+    def frame(i: int) -> bytes:
+        show(i)
+        buf = io.BytesIO()
+        with matplotlib.rc_context(_RC):
+            fig.savefig(buf, format='png', dpi=fig.dpi)
+            if not state['laid_out']:   # constrained layout placed the axes for the first frame: keep them there
+                fig.set_layout_engine('none'); state['laid_out'] = True
+        return buf.getvalue()
+    frame.figure = fig
+    return frame
 
 def _in_kernel() -> bool:
     "True in a Jupyter kernel (JupyterLab, the notebook, VS Code, nbclient), where widgets are drawn; False in execnb (nbdev_test, the docs build), terminal IPython and plain Python."
@@ -1016,14 +1091,16 @@ def explore(run, # run folder, RunResult-like object or history dict
     G = _run_group(r, G)
     slider = widgets.SelectionSlider(options=[(str(int(v)), i) for i, v in enumerate(s)], value=len(s) - 1,
                                      description='step', continuous_update=False,
-                                     layout=widgets.Layout(width='70%'))
+                                     layout=widgets.Layout(width='70%', max_width='640px'))
     out = widgets.Output()
+    frames = []
     def draw(change=None):
-        fig = plot_checkpoint(r, slider.value, predict=predict, n_inputs=n_inputs, G=G)
+        from IPython.display import display, clear_output, Image
+        if not frames: frames.append(_explorer_frames(r, predict, n_inputs, G))   # built on the first draw, reused after
+        png = frames[0](slider.value)
         with out:
-            from IPython.display import display, clear_output
             clear_output(wait=True)
-            display(fig)
+            display(Image(data=png, format='png'))
     slider.observe(draw, names='value')
     box = widgets.VBox([slider, out])
     if _in_kernel(): draw()

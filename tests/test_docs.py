@@ -140,7 +140,8 @@ def test_widget_shown_by_its_saved_outputs(tmp_path):
                  {'output_type': 'display_data', 'metadata': {}, 'data': {'image/png': base64.b64encode(raw).decode(), 'text/plain': '<Figure>'}}]}}}
     cell = {'outputs': [{'output_type': 'execute_result', 'metadata': {},
                          'data': {build_docs._WIDGET: {'model_id': 'v'}, 'text/plain': 'VBox(...)'}}]}
-    assert build_docs._outputs_md(cell, tmp_path, 'img', 'cell', [0], True, state) == ['![](img/cell_1.png)']
+    assert build_docs._outputs_md(cell, tmp_path, 'img', 'cell', [0], True, state) == [
+        '<div class="nb-output nb-image" markdown="1">\n\n![](img/cell_1.png)\n\n</div>']
     assert (tmp_path / 'cell_1.png').read_bytes() == raw
     assert build_docs._outputs_md(cell, tmp_path, 'img', 'cell', [0], True, {}) == []   # no saved state: nothing to show
 
@@ -158,8 +159,107 @@ def test_stored_outputs_shown(site):
         assert len([x for x in srcs if x.startswith(f'{page.stem}_files/')]) == n, (p['nb'], n, srcs)
 
 
+def _nb(cells, **meta):
+    "A notebook (nbformat 4 dict) from `(cell_type, source, outputs)` triples."
+    return {'cells': [dict(cell_type=t, id=f'c{i:07d}', metadata={}, source=src,
+                           **({'execution_count': None, 'outputs': outs or []} if t == 'code' else {}))
+                      for i, (t, src, outs) in enumerate(cells)],
+            'metadata': meta, 'nbformat': 4, 'nbformat_minor': 5}
+
+
+def test_cell_errors_fail_the_build_and_no_page_shows_a_traceback(tmp_path):
+    """A cell that raises during execution, a stored error output and a traceback printed by a cell each fail the build
+    with the notebook and the cell named; the pages show a one-line note, never the traceback. The README comes from
+    the index's stored outputs, never from a new execution."""
+    nbs = tmp_path / 'nbs'; nbs.mkdir()
+    stream = lambda t: [{'output_type': 'stream', 'name': 'stdout', 'text': t}]
+    (nbs / 'index.ipynb').write_text(json.dumps(_nb([('markdown', '# Tiny\n> a site', None),
+                                                     ('code', 'print(6 * 7)', stream('stored: 42\n'))])))
+    (nbs / '01_raises.ipynb').write_text(json.dumps(_nb([('markdown', '# Raises', None), ('code', 'x = 1', None),
+                                                         ('code', '#| echo: false\n1 / 0', None),
+                                                         ('code', 'import traceback\ntry: {}[0]\nexcept KeyError: traceback.print_exc()', None)])))
+    err = {'output_type': 'error', 'ename': 'AssertionError', 'evalue': 'plateaus differ',
+           'traceback': ['\x1b[0;31mAssertionError\x1b[0m   Traceback (most recent call last)', 'Cell In[3], line 1']}
+    (nbs / '02_stored.ipynb').write_text(json.dumps(_nb([('markdown', '# Stored', None), ('code', 'ok = 1', stream('fine\n')),
+                                                         ('code', 'assert False, "plateaus differ"', [err])])))
+    out = tmp_path / 'site'
+    rc = build_docs.main(['--nbs', str(nbs), '--out', str(out), '--work', str(tmp_path / 'work'), '--workers', '1',
+                          '--readme', str(tmp_path / 'README.md')])
+    assert rc == 1
+    s = build_docs.build(nbs, out, tmp_path / 'work', readme=tmp_path / 'README.md', workers=1, quiet=True)
+    errs = s['errors']
+    assert any('01_raises.ipynb, cell 3 of 4' in e and 'raised ZeroDivisionError: division by zero' in e and '`1 / 0`' in e for e in errs), errs
+    assert any('01_raises.ipynb, cell 4 of 4' in e and 'traceback printed to stderr' in e for e in errs), errs
+    assert any('02_stored.ipynb, cell 3 of 3' in e and 'error output AssertionError: plateaus differ' in e for e in errs), errs
+    pages = list((tmp_path / 'work' / 'docs').rglob('*.md')) + list(out.rglob('*.html'))
+    assert pages and not any(build_docs.TRACEBACK in p.read_text() for p in pages)
+    raises = (out / 'raises.html').read_text()
+    assert 'ZeroDivisionError: division by zero' in raises and 'nb-error' in raises
+    assert any(e.startswith('page ') and 'raises.html' in e for e in errs)   # the last guard names the page too
+    readme = (tmp_path / 'README.md').read_text()
+    assert 'stored: 42' in readme and '\n42\n' not in readme and 'nb-output' not in readme
+    # the same README on a second build (the file is left untouched)
+    t = (tmp_path / 'README.md').stat().st_mtime_ns
+    build_docs.build(nbs, out, tmp_path / 'work', readme=tmp_path / 'README.md', workers=1, quiet=True)
+    assert (tmp_path / 'README.md').read_text() == readme and (tmp_path / 'README.md').stat().st_mtime_ns == t
+
+
+def test_readme_ignores_a_new_execution(tmp_path):
+    "An index without stored outputs is executed for its page (its code is checked), but the README shows no output."
+    nbs = tmp_path / 'nbs'; nbs.mkdir()
+    (nbs / 'index.ipynb').write_text(json.dumps(_nb([('markdown', '# Tiny', None), ('code', 'print(6 * 7)', None)])))
+    s = build_docs.build(nbs, tmp_path / 'site', tmp_path / 'work', readme=tmp_path / 'README.md', workers=1, quiet=True)
+    assert s['errors'] == [] and s['pages'][0]['executed']
+    assert '42' in (tmp_path / 'work' / 'docs' / 'index.md').read_text()
+    assert '42' not in (tmp_path / 'README.md').read_text() and 'print(6 * 7)' in (tmp_path / 'README.md').read_text()
+
+
+def test_outputs_styled_dataframes_and_wide_images(tmp_path):
+    "Outputs are wrapped apart from code; a DataFrame's HTML loses its own style (the site's table style applies); a wide image links to its full size."
+    df = ('<div>\n<style scoped>\n .dataframe tbody tr th {vertical-align: top;}\n</style>\n<table border="1" class="dataframe">\n'
+          '<thead><tr><th></th><th>a</th></tr></thead><tbody><tr><th>0</th><td>1</td></tr></tbody></table>\n</div>')
+    cell = {'outputs': [{'output_type': 'execute_result', 'metadata': {}, 'data': {'text/html': df, 'text/plain': 'a\n0 1'}},
+                        {'output_type': 'stream', 'name': 'stdout', 'text': 'hello\n'}]}
+    md = build_docs._outputs_md(cell, tmp_path, 'img', 'cell', [0], True, {})
+    assert md[0].startswith('<div class="nb-output nb-html"') and '<table>' in md[0] and 'dataframe' not in md[0] and '<style' not in md[0]
+    assert md[1] == '<div class="nb-output" markdown="1">\n\n```text\nhello\n```\n\n</div>'
+    assert build_docs._outputs_md(cell, tmp_path, 'img', 'cell', [0], True, {}, wrap=False)[1] == '```text\nhello\n```'
+    png = lambda w, h: b'\x89PNG\r\n\x1a\n' + b'\0\0\0\rIHDR' + w.to_bytes(4, 'big') + h.to_bytes(4, 'big') + b'0' * 8
+    wide = {'outputs': [{'output_type': 'display_data', 'metadata': {}, 'data': {'image/png': base64.b64encode(png(2412, 792)).decode()}}]}
+    md = build_docs._outputs_md(wide, tmp_path, 'img', 'cell', [0], True, {})[0]
+    assert '[![](img/cell_1.png){ .nb-wide }](img/cell_1.png)' in md and 'Full-size image (2412 × 792 px)' in md
+    (tmp_path / 'fig.png').write_bytes(png(2412, 792)); (tmp_path / 'small.png').write_bytes(png(600, 400))
+    md = build_docs._wide_images('![a](fig.png)\n\nSee ![b](small.png) and ![d](fig.png).\n\n```\n![c](fig.png)\n```', tmp_path)
+    assert md.count('.nb-wide }') == 2 and md.count('Full-size image') == 1 and '![b](small.png)' in md and '```\n![c](fig.png)\n```' in md
+    import markdown
+    h = markdown.markdown(md, extensions=['attr_list', 'md_in_html', 'pymdownx.superfences'])
+    assert '<a href="fig.png" target="_blank"' in h and 'class="nb-wide"' in h and 'class="nb-wide-note"' in h
+
+
 def test_full_outputs_skips_like_nbdev_test():
     flags = full_outputs._skip_flags()
     assert {'slow', 'gpu', 'notest'} <= flags
     assert full_outputs.skipped('#| slow\ntrain()', flags) and full_outputs.skipped('#| eval: false\nx', flags)
     assert not full_outputs.skipped('#| export\ndef f(): pass', flags) and not full_outputs.skipped('x = 1  # slow', flags)
+
+
+def test_one_toc_entry_per_symbol():
+    "A section heading naming a symbol and that symbol's show_doc heading give one table-of-contents entry, the section's."
+    md = ('## Part\n\n### [`analyze_run`](analysis.html#analyze_run)\n\nIntro.\n\n```python\n### analyze_run\n```\n\n---\n\n'
+          '### analyze_run\n\n```python\ndef analyze_run(G)\n```\n\n### other\n\n## [`f`](x.html#f)\n\n## Next\n\n### f\n')
+    out = build_docs.dedupe_symbol_headings(md)
+    assert '### `analyze_run`\n' in out and '<h3 class="nb-doc-heading">analyze_run</h3>' in out
+    assert '```python\n### analyze_run\n```' in out                       # code is left alone
+    assert '## [`f`](x.html#f)' in out and out.endswith('### f\n')       # another section in between: both kept
+    import markdown
+    h = markdown.markdown(out, extensions=['toc', 'md_in_html', 'pymdownx.superfences'])
+    assert h.count('id="analyze_run"') == 1 and 'analyze_run_1' not in h
+
+
+def test_every_notebook_has_the_python3_kernelspec():
+    "JupyterLab opens every notebook without asking for a kernel (and so never writes one into a tracked notebook)."
+    import json
+    nbs = sorted((Path(__file__).resolve().parents[1] / 'nbs').rglob('*.ipynb'))
+    assert nbs
+    bad = [str(p) for p in nbs if '.ipynb_checkpoints' not in p.parts and json.loads(p.read_text())['metadata'].get('kernelspec', {}).get('name') != 'python3']
+    assert bad == [], bad

@@ -9,6 +9,10 @@ same job with what is:
    executed notebooks are cached in `_proc/exec_cache/` by the hash of the notebook and the library;
    A notebook with stored outputs is shown as stored: `tools/full_outputs.py` (`make full-outputs`) stores the outputs
    of full runs, executed in a real Jupyter kernel, for the notebooks whose pages should show them;
+   a cell that raises, an error output among stored outputs and a traceback printed by a cell are errors that name the
+   notebook and the cell (`nbs/02_power.ipynb, cell 14 of 60 (id ...: first line): raised AssertionError: ...`); the
+   page shows a one-line note in its place, never the traceback, and the build exits 1. Expected errors are shown with
+   `test_fail`, which prints nothing;
 2. nbdev's own processors (`nbdev.processors.FilterDefaults`, the ones `nbdev.serve.proc_nbs` uses) hide `#| hide`
    cells, turn `#| export` cells into `show_doc` signatures, remove directives and add links; a `show_doc` renders as
    the plain signature (annotations as written: no `NoneType` inferred from a `None` default), the docstring, and a
@@ -19,13 +23,20 @@ same job with what is:
 4. `mkdocs.yml` is written with a navigation mirroring `nbs/` (index first, then the modules in order, then
    `nbs/tutorials/`), and MkDocs + Material builds the static site into `_docs/`; links to a symbol with no heading of
    its own go to its class (`FiniteGroup.multiply` to `FiniteGroup`) or become plain text, the 404 page gets relative
-   links, and every internal link and anchor of the site is checked (`check_links`);
-5. `README.md` is written from the processed `nbs/index.ipynb`.
+   links, and every internal link and anchor of the site is checked (`check_links`); outputs are set apart from code
+   (`nb-output` blocks, styled by `assets/extra.css`), pandas DataFrames take the site's table style, and images wider
+   than the content column (`WIDE_PX`) fill it and link to the full-size file;
+5. `README.md` is written from `nbs/index.ipynb` as stored (its saved outputs, never a new execution; the index page
+   shows a new execution only when the notebook stores no outputs), so the README is the same on every machine and
+   `make docs` leaves the git tree clean; it is rewritten only when its text changes;
+6. the last guard (`check_pages`): no generated Markdown page, no HTML page and not the README contains
+   `Traceback (most recent call last)` or the note left for an error output.
 
 MathJax is served from the site itself when a pip package ships it (`django-static-mathjax`, whose `tex-svg.js`
 needs no web fonts and so renders from `file://` too); otherwise the site loads it from a CDN.
 
-Usage: `python tools/build_docs.py [--out _docs] [--no-exec] [--full] [--workers 2] [--force] [--no-readme]`.
+Usage: `python tools/build_docs.py [--out _docs] [--no-exec] [--full] [--workers 2] [--force] [--readme README.md | --no-readme]`;
+exit status 1 on a cell error, a traceback on a page or a broken link.
 """
 from __future__ import annotations
 import argparse, base64, concurrent.futures as cf, hashlib, json, multiprocessing as mp, os, re, shutil, subprocess
@@ -93,19 +104,84 @@ def _execute(nb_path: Path, full: bool) -> tuple:
         if d.get('eval:', [''])[0].lower() == 'false': return True
         return bool(flags & d.keys())
     errors = []
+    nb = read_nb(nb_path)
+    where = _cell_locator(nb_path, nb)
     sh = CaptureShell(nb_path, mpl_format='png')
     with working_directory(nb_path.parent):
         for cell in run.cells:
             if no_eval(cell): continue
             sh.cell(cell)
-            if sh.exc: errors.append(f'{nb_path.name}: {type(sh.exc).__name__}: {sh.exc}'.splitlines()[0]); sh.exc = None
+            if sh.exc: errors.append(f'{where(cell)}: raised {_exc_line(sh.exc)}'); sh.exc = None
     os.environ.pop('IN_TEST', None)
-    nb = read_nb(nb_path)
     code_out = [c.get('outputs', []) for c in run.cells if c.cell_type == 'code']
     code_cells = [c for c in nb.cells if c.cell_type == 'code']
     if len(code_out) == len(code_cells):
         for c, o in zip(code_cells, code_out): c['outputs'] = o
     return nb, errors
+
+TRACEBACK = 'Traceback (most recent call last)'
+_ERROR_CLASS = 'nb-error'   # the class of the note that replaces an error output on a page (the page check looks for it too)
+
+def _exc_line(e) -> str:
+    "`ExcType: first line of the message`."
+    msg = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {msg[0] if msg else ''}".rstrip(': ')
+
+def _rel(nb_path: Path) -> str:
+    "A notebook's path from the repository root (`nbs/02_power.ipynb`), or its name outside it."
+    try: return Path(nb_path).resolve().relative_to(ROOT).as_posix()
+    except ValueError: return Path(nb_path).name
+
+def _cell_locator(nb_path: Path, nb=None):
+    """`where(cell) -> 'nbs/x.ipynb, cell 12 (id ab12cd34: first line)'`: the notebook, the cell's 1-based position
+    among all cells of the file (as JupyterLab lists them), its id and its first line of code."""
+    rel = _rel(nb_path)
+    cells = (nb.cells if nb is not None else json.loads(nb_path.read_text())['cells'])
+    pos = {c.get('id'): i + 1 for i, c in enumerate(cells) if c.get('id')}
+    n = len(cells)
+    def where(cell, i=None) -> str:
+        cid = cell.get('id') if hasattr(cell, 'get') else None
+        k = pos.get(cid, i)
+        first = next((l.strip() for l in _strip_directives(_text(cell.get('source') or '')).splitlines() if l.strip()), '')
+        if len(first) > 60: first = first[:57] + '...'
+        return f"{rel}, cell {k if k is not None else '?'} of {n}" + (f" (id {cid}: `{first}`)" if cid else f' (`{first}`)')
+    return where
+
+def _output_problems(outs) -> list:
+    "What in a list of outputs must not reach a page: error outputs (`ExcType: message`) and text holding a traceback."
+    bad = []
+    for o in outs or []:
+        t = o.get('output_type')
+        if t == 'error': bad.append(f"error output {o.get('ename')}: {(_text(o.get('evalue') or '').strip().splitlines() or [''])[0]}".rstrip(': '))
+        elif t == 'stream':
+            if TRACEBACK in _ANSI.sub('', _text(o.get('text', ''))): bad.append(f"a traceback printed to {o.get('name', 'a stream')}")
+        elif t in ('execute_result', 'display_data'):
+            data = o.get('data', {}) or {}
+            if any(TRACEBACK in _ANSI.sub('', _text(data.get(k, ''))) for k in ('text/plain', 'text/markdown', 'text/html')):
+                bad.append('a traceback in a displayed output')
+    return bad
+
+def notebook_problems(nb, nb_path: Path) -> list:
+    """Error outputs and tracebacks among a notebook's outputs (stored or executed), and inside the Output widgets its
+    saved widget state holds: `(where, what)` pairs, `where` naming the notebook and the cell."""
+    where = _cell_locator(nb_path)
+    found = []
+    widgets = ((nb.get('metadata') or {}).get('widgets') or {}).get(_WIDGET_STATE, {}).get('state', {}) if hasattr(nb, 'get') else {}
+    for i, c in enumerate(nb['cells']):
+        if c.get('cell_type') != 'code': continue
+        outs = list(c.get('outputs') or [])
+        for o in list(outs):
+            mid = ((o.get('data') or {}).get(_WIDGET) or {}).get('model_id') if o.get('output_type') in ('execute_result', 'display_data') else None
+            if mid: outs += _widget_outputs(widgets, mid)
+        for b in _output_problems(outs): found.append((where(c, i + 1), b))
+    return found
+
+def page_problems(text: str) -> list:
+    "What a generated page (Markdown or HTML) or README must not contain: a traceback, or the note left for an error output."
+    bad = []
+    if TRACEBACK in text: bad.append(f'contains "{TRACEBACK}"')
+    if _ERROR_CLASS in text: bad.append('shows a cell error')
+    return bad
 
 # --------------------------------------------------------------------------------------------------------------------
 # Markdown conversion
@@ -200,24 +276,58 @@ def _widget_outputs(state: dict, model_id: str, seen=None) -> list:
         if isinstance(ch, str) and ch.startswith('IPY_MODEL_'): out += _widget_outputs(state, ch[len('IPY_MODEL_'):], seen)
     return out
 
-def _outputs_md(cell, img_dir: Path, img_rel: str, stem: str, n_img: list, images: bool, widgets: dict = None) -> list:
+WIDE_PX = 1100   # images wider than this are wider than the page's content column: shown at its full width, linked to the full size
+
+def _png_size(raw: bytes):
+    "(width, height) of PNG bytes, or None."
+    ok = len(raw) >= 24 and raw[:8] == b'\x89PNG\r\n\x1a\n' and raw[12:16] == b'IHDR'
+    return (int.from_bytes(raw[16:20], 'big'), int.from_bytes(raw[20:24], 'big')) if ok else None
+
+def _image_md(src: str, size=None, alt: str = '', attr: str = '', note: bool = True) -> str:
+    """Markdown of an image; one wider than `WIDE_PX` is shown at the full width of the content column (class
+    `nb-wide`) as a link to the full-size file, with a line saying so below it when `note` (an image on a line of its own)."""
+    if size and size[0] > WIDE_PX:
+        md = f'[![{alt}]({src}){{ .nb-wide }}]({src}){{ target="_blank" title="Open the full-size image ({size[0]} × {size[1]} px)" }}'
+        if note: md += f'\n\n[Full-size image ({size[0]} × {size[1]} px)]({src}){{ target="_blank" }}\n{{: .nb-wide-note }}'
+        return md
+    return f'![{alt}]({src}){attr}'
+
+def _output_block(md: str, wrap: bool, extra: str = '') -> str:
+    "An output (stream, value, image) inside `<div class=\"nb-output\">`, styled apart from code on the site; as is in the README."
+    return f'<div class="nb-output{extra}" markdown="1">\n\n{md}\n\n</div>' if wrap else md
+
+_DF_TABLE = re.compile(r'<table\b[^>]*\bclass="dataframe"[^>]*>')
+
+def _dataframe_html(h: str) -> str:
+    """A pandas DataFrame's HTML as one of the site's tables: its scoped style and the `border`/`class="dataframe"` of
+    the table go, so that the theme's table style (`table:not([class])`) applies."""
+    h = re.sub(r'<style scoped>.*?</style>\s*', '', h, flags=re.S)
+    return _DF_TABLE.sub('<table>', h)
+
+def _outputs_md(cell, img_dir: Path, img_rel: str, stem: str, n_img: list, images: bool, widgets: dict = None,
+                wrap: bool = True) -> list:
+    "Markdown of a code cell's outputs; an error output or a traceback becomes a short note naming the exception (the build then fails)."
     parts = []
     for o in cell.get('outputs', []):
         t = o.get('output_type')
         if t == 'stream':
             txt = _ANSI.sub('', _text(o.get('text', '')))
-            if txt.strip(): parts.append(_fence(txt, 'text'))
+            if TRACEBACK in txt:   # never a traceback on a page
+                parts.append(_output_block(f'**A traceback was printed here** (the docs build fails on it).', wrap, f' {_ERROR_CLASS}'))
+            elif txt.strip(): parts.append(_output_block(_fence(txt, 'text'), wrap, ' nb-stderr' if o.get('name') == 'stderr' else ''))
         elif t == 'error':
-            tb = _ANSI.sub('', '\n'.join(o.get('traceback', [])) or f"{o.get('ename')}: {o.get('evalue')}")
-            parts.append(_fence(tb, 'text'))
+            ev = (_ANSI.sub('', _text(o.get('evalue') or '')).strip().splitlines() or [''])[0]
+            parts.append(_output_block(f"**This cell raised** `{o.get('ename')}: {ev}`".replace('``', '`'), wrap, f' {_ERROR_CLASS}'))
         elif t in ('execute_result', 'display_data'):
             data = o.get('data', {})
             if _WIDGET in data:   # a static site cannot run a widget: show what its output areas hold, if saved
                 inner = _widget_outputs(widgets or {}, (data[_WIDGET] or {}).get('model_id', ''))
-                if inner: parts.extend(_outputs_md({'outputs': inner}, img_dir, img_rel, stem, n_img, images, widgets))
+                if inner: parts.extend(_outputs_md({'outputs': inner}, img_dir, img_rel, stem, n_img, images, widgets, wrap))
                 continue
             md = _text(data.get('text/markdown', ''))
-            if 'text/markdown' in data and not ('text/html' in data and md.lstrip().startswith('```html')):   # fastprogress: its HTML, not a listing of it
+            if any(TRACEBACK in _ANSI.sub('', _text(data.get(k, ''))) for k in ('text/plain', 'text/markdown', 'text/html')):
+                parts.append(_output_block('**A traceback was displayed here** (the docs build fails on it).', wrap, f' {_ERROR_CLASS}'))
+            elif 'text/markdown' in data and not ('text/html' in data and md.lstrip().startswith('```html')):   # fastprogress: its HTML, not a listing of it
                 parts.append(_tidy_signature(md.strip()))
             elif 'image/png' in data or 'image/jpeg' in data or 'image/svg+xml' in data:
                 if not images: continue
@@ -231,16 +341,36 @@ def _outputs_md(cell, img_dir: Path, img_rel: str, stem: str, n_img: list, image
                 (img_dir / name).write_bytes(raw)
                 meta = o.get('metadata', {}).get('image/png', {}) if ext == 'png' else {}
                 attr = f'{{ width="{meta["width"]}" }}' if isinstance(meta, dict) and meta.get('width') else ''
-                parts.append(f'![]({img_rel}/{name}){attr}')
+                size = _png_size(raw) if ext == 'png' and not attr else None
+                parts.append(_output_block(_image_md(f'{img_rel}/{name}', size, attr=attr), wrap, ' nb-image'))
             elif 'text/html' in data:
                 h = _text(data['text/html'])
                 if '<progress' in h or 'table.fastprogress' in h: continue   # progress bars: nothing to read on a static page
-                parts.append('<div class="nb-output" markdown="0">\n' + _text(data['text/html']).strip() + '\n</div>')
+                if _DF_TABLE.search(h): h = _dataframe_html(h)
+                parts.append('<div class="nb-output nb-html" markdown="0">\n' + h.strip() + '\n</div>')
             elif 'text/latex' in data: parts.append(_text(data['text/latex']).strip())
             elif 'text/plain' in data:
                 txt = _ANSI.sub('', _text(data['text/plain']))
-                if txt.strip(): parts.append(_fence(txt, 'text'))
+                if txt.strip(): parts.append(_output_block(_fence(txt, 'text'), wrap))
     return parts
+
+_MD_IMG_FULL = re.compile(r'(?<!\[)!\[([^\]]*)\]\((?![a-zA-Z][\w+.-]*:|/|#)([^)\s]+)\)(?!\{)')
+
+def _wide_images(md: str, src_dir: Path | None) -> str:
+    "Images of a markdown cell (relative paths, resolved from the notebook's folder) wider than `WIDE_PX`: linked to the full size."
+    if src_dir is None: return md
+    def sub(m):
+        f = src_dir / unquote(m.group(2))
+        try: size = _png_size(f.read_bytes()[:24]) if f.suffix.lower() == '.png' and f.is_file() else None
+        except OSError: size = None
+        if not (size and size[0] > WIDE_PX): return m.group(0)
+        a, b = m.string.rfind('\n', 0, m.start()) + 1, m.string.find('\n', m.end())
+        alone = not (m.string[a:m.start()] + m.string[m.end():b if b >= 0 else None]).strip()   # the image on a line of its own
+        return _image_md(m.group(2), size, m.group(1), note=alone and (b < 0 or not m.string[b + 1:].split('\n', 1)[0].strip()))
+    out = []
+    for chunk in re.split(r'(^```.*?^```)', md, flags=re.S | re.M):   # not inside fenced code
+        out.append(chunk if chunk.startswith('```') else _MD_IMG_FULL.sub(sub, chunk))
+    return ''.join(out)
 
 _MD_IMAGE = re.compile(r'(!\[[^\]]*\]\()(?![a-zA-Z][\w+.-]*:|/|#)([^)\s]+)')
 
@@ -248,9 +378,44 @@ def _images_from(md: str, prefix: str) -> str:
     "`md` with relative image paths (`![alt](images/x.png)`) prefixed by `prefix` (README.md sits above `nbs/`)."
     return _MD_IMAGE.sub(lambda m: m.group(1) + prefix + m.group(2), md) if prefix else md
 
+_HEADING = re.compile(r'^(#{1,6})\s+(.*?)\s*#*\s*$')
+_SYMBOL_HEADING = re.compile(r'^\[?`([\w.]+)`\]?(?:\([^)\s]*\))?$')
+
+def dedupe_symbol_headings(md: str) -> str:
+    """One table-of-contents entry per symbol: a section heading that is only a symbol (`` ### `analyze_run` ``, often
+    linked to itself by nbdev) followed in its section by that symbol's `show_doc` heading (`### analyze_run`) made
+    two entries with the same name. The section heading keeps the entry and the anchor (`#analyze_run`), unlinked; the
+    `show_doc` heading is written as HTML, which the table of contents leaves out."""
+    lines, heads, fence = md.split('\n'), [], None
+    for i, line in enumerate(lines):
+        m = re.match(r'^\s*(`{3,}|~{3,})', line)
+        if m:
+            if fence is None: fence = m.group(1)
+            elif m.group(1).startswith(fence): fence = None
+            continue
+        if fence is None and (h := _HEADING.match(line)): heads.append((i, len(h.group(1)), h.group(2)))
+    for n, (i, level, text) in enumerate(heads):
+        m = _SYMBOL_HEADING.match(text)
+        if not m: continue
+        sym = m.group(1)
+        for j, lj, tj in heads[n + 1:]:
+            if tj == sym:
+                lines[i] = '#' * level + f' `{sym}`'
+                lines[j] = f'<h{lj} class="nb-doc-heading">{html_escape(sym)}</h{lj}>'
+                break
+            if lj <= level: break
+    return '\n'.join(lines)
+
+def html_escape(s: str) -> str:
+    import html
+    return html.escape(s, quote=True)
+
 def notebook_markdown(nb, page: Path, docs_dir: Path | None, base_url: str, relative_links=True, images=True,
-                      image_prefix: str = '') -> str:
-    "Markdown of a processed notebook (title and description from its frontmatter); images go next to the page; relative image paths in markdown cells get `image_prefix`."
+                      image_prefix: str = '', src_dir: Path | None = None, wrap_outputs: bool = True) -> str:
+    """Markdown of a processed notebook (title and description from its frontmatter); images go next to the page;
+    relative image paths in markdown cells get `image_prefix`, and those wider than `WIDE_PX` (found from `src_dir`, the
+    notebook's folder) link to the full size; outputs are wrapped in `nb-output` blocks unless `wrap_outputs` is False
+    (the README)."""
     fm = getattr(nb, 'frontmatter_', {}) or {}
     links = _Links(base_url, len(page.parent.parts)) if relative_links else (lambda s: s)
     img_rel = f'{page.stem}_files'
@@ -269,17 +434,20 @@ def notebook_markdown(nb, page: Path, docs_dir: Path | None, base_url: str, rela
                         img_dir.mkdir(parents=True, exist_ok=True)
                         (img_dir / name).write_bytes(base64.b64decode(_text(b64)))
                     src = src.replace(f'attachment:{name}', f'{img_rel}/{name}')
-                out.append(links(_images_from(fix_markdown(src.strip()), image_prefix)))
+                md = fix_markdown(src.strip())
+                if images and img_dir is not None: md = _wide_images(md, src_dir)
+                out.append(links(_images_from(md, image_prefix)))
         elif cell.cell_type == 'code':
             d = _cell_directives(cell)
             if _false(d, 'include'): continue
             code = _strip_directives(src or '')
             if code.strip() and not _false(d, 'echo'): out.append(_fence(code, 'python'))
             if not _false(d, 'output'):
-                out.extend(links(p) for p in _outputs_md(cell, img_dir, img_rel, 'cell', n_img, images and img_dir is not None, widgets))
+                out.extend(links(p) for p in _outputs_md(cell, img_dir, img_rel, 'cell', n_img, images and img_dir is not None,
+                                                         widgets, wrap_outputs))
         elif cell.cell_type == 'raw':
             continue
-    return '\n\n'.join(out).rstrip() + '\n'
+    return dedupe_symbol_headings('\n\n'.join(out).rstrip()) + '\n'
 
 # --------------------------------------------------------------------------------------------------------------------
 # show_doc: signature, docstring, parameter table
@@ -380,18 +548,61 @@ def _no_show_doc_exec():
 
 def _NoShowDocExec(): return _no_show_doc_exec()()
 
+def _site_filter():
+    """nbdev's FilterDefaults, except that a cell which nbdev's `exec_show_docs` runs only because it imports something
+    (not exported, no `exec_doc`, no `show_doc`) runs only its import statements: the page needs the names, not the
+    cell's work (a stored-output cell that trains six runs would otherwise train them again while the page is made)."""
+    import ast
+    from execnb.nbio import NbCell
+    from nbdev.processors import FilterDefaults, exec_show_docs, _do_eval, _show_docs
+    class SiteExec(exec_show_docs):
+        def __call__(self, cell):
+            if getattr(cell, 'cell_type', None) == 'code' and cell.source and _do_eval(cell) \
+               and not (cell.directives_.keys() & {'export', 'exports', 'exporti', 'exec_doc'}):
+                trees = cell.parsed_() or []
+                if not _show_docs(trees):
+                    imports = [ast.get_source_segment(cell.source, t) for t in trees if isinstance(t, (ast.Import, ast.ImportFrom))]
+                    if len(imports) < len(trees):
+                        c = NbCell(cell.idx_, dict(cell)); c.set_source('\n'.join(imports))
+                        return super().__call__(c)
+            return super().__call__(cell)
+    class SiteFilter(FilterDefaults):
+        def base_procs(self): return [SiteExec if p is exec_show_docs else p for p in super().base_procs()]
+    return SiteFilter
+
+_CACHE_VERSION = b'2'   # part of the execution cache key: bump when what the cache holds changes
+
+def _process(nb, nb_path: Path, errors: list):
+    "nbdev's FilterDefaults on a notebook (show_doc cells rendered here); on failure the page is kept without signatures and the failure is an error."
+    import copy
+    from nbdev.processors import FilterDefaults
+    raw = copy.deepcopy(nb)
+    _use_site_show_doc()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        os.environ['IN_TEST'] = '1'
+        try: _site_filter()()(nb)
+        except Exception as e:  # e.g. a module the notebook imports is missing: keep the page, without signatures
+            errors.append(f'{_rel(nb_path)}: nbdev processing (show_doc, directives) failed: {_exc_line(e)}')
+            nb = raw
+            _NoShowDocExec()(nb)
+        finally: os.environ.pop('IN_TEST', None)
+    return nb
+
 def render_notebook(nb_path: str, nbs: str, docs_dir: str, base_url: str, execute: bool, full: bool,
                     cache_dir: str, lib_hash: str) -> dict:
-    "Execute (if it has no outputs), process with nbdev's FilterDefaults and write one Markdown page."
-    from execnb.nbio import read_nb, dict2nb
-    from nbdev.processors import FilterDefaults
+    """Execute (if it has no stored outputs), process with nbdev's FilterDefaults and write one Markdown page. Every
+    cell that raised, every error output and every traceback among the outputs is an error naming the notebook and
+    the cell (the page shows a one-line note instead). For `index.ipynb` also the README's Markdown, always from
+    the notebook as stored (its saved outputs, never a new execution), so that it is the same on every machine."""
+    from execnb.nbio import read_nb
     t0 = time.time()
     nb_path, nbs, docs_dir = Path(nb_path), Path(nbs), Path(docs_dir)
     page = _page_name(nb_path, nbs)
     nb = read_nb(nb_path)
     errors, executed = [], False
     if execute and not _has_outputs(nb):
-        key = hashlib.sha1(nb_path.read_bytes() + lib_hash.encode() + str(full).encode()).hexdigest()[:16]
+        key = hashlib.sha1(nb_path.read_bytes() + lib_hash.encode() + str(full).encode() + _CACHE_VERSION).hexdigest()[:16]
         cached = Path(cache_dir) / f'{nb_path.stem}-{key}.ipynb'
         if cached.exists():
             saved = json.loads(cached.read_text())
@@ -407,23 +618,20 @@ def render_notebook(nb_path: str, nbs: str, docs_dir: str, base_url: str, execut
                                        'errors': errors}))
             os.replace(tmp, cached)
         executed = True
-    import copy
-    raw = copy.deepcopy(nb)
-    _use_site_show_doc()
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        os.environ['IN_TEST'] = '1'
-        try: FilterDefaults()(nb)
-        except Exception as e:  # e.g. a module the notebook imports is missing: keep the page, without signatures
-            errors.append(f'{nb_path.name}: nbdev processing: {str(e).splitlines()[0]}')
-            nb = raw
-            _NoShowDocExec()(nb)
-        finally: os.environ.pop('IN_TEST', None)
-    md = notebook_markdown(nb, page, docs_dir, base_url)
+    for loc, msg in notebook_problems(nb, nb_path):   # stored error outputs, and tracebacks printed by cells that did not raise
+        if not any(e.startswith(loc + ': ') for e in errors): errors.append(f'{loc}: {msg}')
+    nb = _process(nb, nb_path, errors)
+    md = notebook_markdown(nb, page, docs_dir, base_url, src_dir=nb_path.parent)
     (docs_dir / page).parent.mkdir(parents=True, exist_ok=True)
     (docs_dir / page).write_text(md)
-    readme = notebook_markdown(nb, page, None, base_url, relative_links=False, images=False,
-                               image_prefix=f'{nbs.name}/') if page.as_posix() == 'index.md' else None
+    readme = None
+    if page.as_posix() == 'index.md':
+        stored = read_nb(nb_path)   # the outputs saved in the notebook: the README does not depend on this machine
+        if executed:
+            for loc, msg in notebook_problems(stored, nb_path): errors.append(f'{loc}: {msg} (stored output)')
+        stored = _process(stored, nb_path, errors if executed else [])
+        readme = notebook_markdown(stored, page, None, base_url, relative_links=False, images=False,
+                                   image_prefix=f'{nbs.name}/', wrap_outputs=False)
     title = (getattr(nb, 'frontmatter_', {}) or {}).get('title') or page.stem
     status = 'executed' if executed else ('stored outputs' if _has_outputs(read_nb(nb_path)) else 'not executed')
     return dict(nb=str(nb_path.relative_to(nbs)), page=page.as_posix(), title=title, executed=executed, status=status,
@@ -436,10 +644,33 @@ _EXTRA_CSS = """
 .md-grid { max-width: 1440px; }
 .md-typeset h3 { margin-top: 1.6em; }
 .md-typeset pre > code { font-size: .78rem; }
-.md-typeset .nb-output { overflow-x: auto; }
 .md-typeset img { max-width: 100%; height: auto; }
 .md-typeset td code { white-space: nowrap; }
 .md-typeset blockquote { color: var(--md-default-fg-color--light); border-left-color: var(--md-primary-fg-color); }
+/* the outputs of a code cell, set apart from the code (grey blocks): white, a coloured rule on the left, a small label */
+.md-typeset .nb-output { margin: -.45em 0 1.2em; padding: .1em 0 .1em .9rem; border-left: .2rem solid #7986cb;
+  background: #fff; overflow-x: auto; overflow-y: hidden; }
+.md-typeset .nb-output:not(.nb-image)::before { content: "output"; display: block; margin: .25em 0 0; font-size: .55rem;
+  letter-spacing: .06em; text-transform: uppercase; color: #7986cb; }
+.md-typeset .nb-output .highlight, .md-typeset .nb-output pre { margin: .1em 0; }
+.md-typeset .nb-output pre > code { background: transparent; box-shadow: none; padding: .3em 0; color: var(--md-default-fg-color); }
+.md-typeset .nb-output p { margin: .4em 0; }
+.md-typeset .nb-output.nb-stderr { border-left-color: #ffb74d; }
+.md-typeset .nb-output.nb-stderr::before { content: "output (stderr)"; color: #e65100; }
+.md-typeset .nb-output.nb-error { border-left-color: #e53935; background: #fdecea; }
+/* figures wider than the column: the full width, a link to the full-size image */
+.md-typeset img.nb-wide { display: block; width: 100%; cursor: zoom-in; }
+.md-typeset .nb-wide-note { margin: .2em 0 .8em; font-size: .64rem; }
+/* pandas DataFrames rendered as the site's tables (their own style and border are removed) */
+.md-typeset .nb-html table:not([class]) { margin: .4em 0; font-size: .64rem; }
+.md-typeset .nb-html table:not([class]) th, .md-typeset .nb-html table:not([class]) td {
+  padding: .35em .9em; vertical-align: middle; white-space: nowrap; }
+.md-typeset .nb-html table:not([class]) td, .md-typeset .nb-html table:not([class]) thead th {
+  font-variant-numeric: tabular-nums; text-align: right; }
+.md-typeset .nb-html table:not([class]) th { min-width: 0; }
+/* the theme's wrappers of a table (negative margins, padding), inside the output's own scroll */
+.md-typeset .nb-output .md-typeset__scrollwrap { margin: .4em 0; padding: 0; }
+.md-typeset .nb-output .md-typeset__table { padding: 0; }
 """
 
 _MATHJAX_CONFIG = """window.MathJax = {
@@ -596,6 +827,23 @@ def check_links(site: Path) -> list:
                 bad.append(f'{rel}: {url}: no anchor #{unquote(u.fragment)} in {target.relative_to(site) if target.is_relative_to(site) else target}')
     return bad
 
+_README_HEAD = '<!-- Generated from nbs/index.ipynb by tools/build_docs.py (make docs): edit the notebook, not this file. -->\n\n'
+
+def readme_markdown(index_md: str) -> str:
+    "README.md's text from the README Markdown of `nbs/index.ipynb` (its stored outputs, absolute links)."
+    return _README_HEAD + index_md.replace('<!-- WARNING: THIS FILE WAS AUTOGENERATED! DO NOT EDIT! -->\n\n', '')
+
+def check_pages(docs_dir: Path, site_dir: Path) -> list:
+    "`page_problems` of every generated Markdown page and every HTML page of the built site: one line per problem."
+    bad = []
+    for root, pat in ((Path(docs_dir), '*.md'), (Path(site_dir), '*.html')):
+        if not root.is_dir(): continue
+        for f in sorted(root.rglob(pat)):
+            if 'assets' in f.relative_to(root).parts: continue
+            for b in page_problems(f.read_text(encoding='utf-8', errors='replace')):
+                bad.append(f'{os.path.relpath(f, ROOT)}: {b}')
+    return bad
+
 def build(nbs: str | Path = 'nbs', site_dir: str | Path = '_docs', work_dir: str | Path = '_proc/mkdocs',
           readme: str | Path | None = 'README.md', execute: bool = True, full: bool = False, workers: int = 2,
           force: bool = False, quiet: bool = False) -> dict:
@@ -660,13 +908,17 @@ def _build(nbs, site_dir, work_dir, readme, execute, full, workers, force, quiet
     n_fixed = fix_anchors(site_dir)
     fix_404(site_dir, cfg.get('doc_host', '') + cfg.get('doc_baseurl', '') + '/')
     broken = check_links(site_dir)
+    errors = [e for p in pages for e in p['errors']]
     if readme is not None:
         idx = next((p for p in pages if p['page'] == 'index.md'), None)
         if idx is not None and idx['readme']:
-            head = '<!-- Generated from nbs/index.ipynb by tools/build_docs.py (make docs): edit the notebook, not this file. -->\n\n'
-            body = idx['readme'].replace('<!-- WARNING: THIS FILE WAS AUTOGENERATED! DO NOT EDIT! -->\n\n', '')
-            Path(ROOT / readme).write_text(head + body)
-    errors = [e for p in pages for e in p['errors']]
+            text = readme_markdown(idx['readme'])
+            bad = page_problems(text)
+            if bad: errors += [f'{readme}: {b} (README not written)' for b in bad]
+            else:
+                rp = ROOT / readme
+                if not rp.exists() or rp.read_text() != text: rp.write_text(text)   # untouched when the same
+    errors += [f'page {b}' for b in check_pages(docs_dir, site_dir)]   # the last guard: no page holds a traceback or a cell error
     summary = dict(pages=[{k: v for k, v in p.items() if k != 'readme'} for p in pages], errors=errors,
                    mkdocs_yml=str(yml), site_dir=str(site_dir), mathjax=mathjax_js, seconds=round(time.time() - t0, 1),
                    mkdocs_warnings=[l for l in proc.stderr.splitlines() if 'WARNING' in l], anchors_fixed=n_fixed,
@@ -674,7 +926,7 @@ def _build(nbs, site_dir, work_dir, readme, execute, full, workers, force, quiet
     if not quiet:
         print(f"docs: {len(pages)} pages -> {site_dir} in {summary['seconds']}s (MathJax: {'local' if mj else 'CDN'})")
         for w in summary['mkdocs_warnings']: print('  mkdocs:', w)
-        for e in errors: print('  cell error:', e)
+        for e in errors: print('  error:', e)
         for l in broken: print('  broken link:', l)
     return summary
 
@@ -687,11 +939,15 @@ def main(argv=None):
     ap.add_argument('--full', action='store_true', help='execute without IN_TEST (full-size examples; slow)')
     ap.add_argument('--workers', type=int, default=2, help='notebooks processed in parallel')
     ap.add_argument('--force', action='store_true', help='ignore the execution cache')
-    ap.add_argument('--no-readme', action='store_true', help='do not write README.md')
+    ap.add_argument('--readme', default='README.md', help='where to write the README (from the stored outputs of index.ipynb)')
+    ap.add_argument('--no-readme', action='store_true', help='do not write the README')
     a = ap.parse_args(argv)
-    s = build(a.nbs, a.out, a.work, None if a.no_readme else 'README.md', execute=not a.no_exec, full=a.full,
+    s = build(a.nbs, a.out, a.work, None if a.no_readme else a.readme, execute=not a.no_exec, full=a.full,
               workers=a.workers, force=a.force)
-    return 1 if s['errors'] or s['broken_links'] else 0
+    if s['errors'] or s['broken_links']:
+        print(f"docs build FAILED: {len(s['errors'])} errors, {len(s['broken_links'])} broken links (listed above)", file=sys.stderr)
+        return 1
+    return 0
 
 if __name__ == '__main__':
     sys.exit(main())
