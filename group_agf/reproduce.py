@@ -157,7 +157,7 @@ def reproduce_staircase(out_dir='reproduce/staircase', # folder of the runs, the
     cfgs = {p: [scaled(p, epochs_scale, ['output.plots=false', f'training.seed={s}']) for s in range(seeds)] for p in presets}   # every config checked first
     runs = {p: runs_or_reuse(cs, [out / 'runs' / p / f'seed{s}' for s in range(seeds)], reuse, device, progress, agf) for p, cs in cfgs.items()}
     fig = plot_staircase([rs[0].run_dir for rs in runs.values()], titles=[_column_title(rs[0]) for rs in runs.values()],
-                         seeds=[[r.run_dir for r in rs[1:]] for rs in runs.values()])
+                         seeds=[[r.run_dir for r in rs[1:]] for rs in runs.values()], ncols=3 if len(runs) > 3 else None)
     files = save_figure(fig, out / 'staircase', formats=('png', 'pdf'))
     table = staircase_table(runs)
     files.append(_write_table(table, out / 'staircase.csv'))

@@ -775,8 +775,9 @@ def plot_staircase(runs, # runs (folders, RunResult-like objects or history dict
                    xlabel: str=STEP_LABEL, # x axis label
                    logy_power: bool=None, # log-scaled power axes (default: per run, log when its template powers differ by more than 30x, as `plot_power`)
                    seeds=None, # per column, further runs of the same preset (other seeds): their losses are drawn thin behind the first run's
+                   ncols: int=None, # columns per row of panels (default: all runs in one row); more runs wrap onto further rows, so that the figure stays readable at page width
                   ) -> Figure:
-    "The paper's headline layout: one column per run, output power per irrep on top and the loss with its predicted plateaus below (dashed, in the colour of the irrep whose learning ends on them), sharing the step axis; returns the Figure."
+    "The paper's headline layout: one column per run, output power per irrep on top and the loss with its predicted plateaus below (dashed, in the colour of the irrep whose learning ends on them), sharing the step axis; returns the Figure. `ValueError` for no runs, or titles, seeds or `ncols` that do not fit the runs."
     runs = [runs] if not isinstance(runs, (list, tuple)) else list(runs)
     if not runs: raise ValueError("runs must hold at least one run")
     titles = [None] * len(runs) if titles is None else list(titles)
@@ -784,8 +785,15 @@ def plot_staircase(runs, # runs (folders, RunResult-like objects or history dict
     seeds = [[] for _ in runs] if seeds is None else [list(s or []) for s in seeds]
     if len(seeds) != len(runs): raise ValueError(f"seeds must have one list of runs per column ({len(runs)}), got {len(seeds)}")
     n = len(runs)
-    fig = Figure(figsize=(3.9 * n + 0.6, 6.6), layout='constrained')
-    axes = fig.subplots(2, n, squeeze=False, sharex='col')
+    if ncols is not None and (isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1): raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    nc = min(n, ncols or n); nr = -(-n // nc)
+    fig = Figure(figsize=(3.9 * nc + 0.6, 6.6 * nr), layout='constrained')
+    grid = fig.subplots(2 * nr, nc, squeeze=False)
+    for j in range(n, nr * nc): grid[2 * (j // nc), j % nc].set_axis_off(); grid[2 * (j // nc) + 1, j % nc].set_axis_off()
+    axes = np.empty((2, n), dtype=object)
+    for j in range(n):
+        axes[0, j], axes[1, j] = grid[2 * (j // nc), j % nc], grid[2 * (j // nc) + 1, j % nc]
+        axes[0, j].sharex(axes[1, j])
     for j, run in enumerate(runs):
         r = _load_run(run)
         h = r.history
@@ -802,7 +810,7 @@ def plot_staircase(runs, # runs (folders, RunResult-like objects or history dict
         if seeds[j]: axes[1, j].text(0.98, 0.98, f'{len(seeds[j]) + 1} seeds (grey: the others)', transform=axes[1, j].transAxes,
                                      ha='right', va='top', fontsize=7.5, color='0.35')
         axes[0, j].set_title(titles[j] if titles[j] is not None else (_run_title(r, G) or f'run {j}'))
-        if j: axes[0, j].set_ylabel(''); axes[1, j].set_ylabel('')
+        if j % nc: axes[0, j].set_ylabel(''); axes[1, j].set_ylabel('')
     return fig
 
 # %% ../nbs/08_viz.ipynb #ac8580b3
